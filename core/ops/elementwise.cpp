@@ -1,0 +1,102 @@
+// Elementwise ops: forward and backward side by side. All loops run over contiguous
+// buffers of n elements: one read per input and one write per element.
+#include "core/ops/elementwise.h"
+
+#include "core/autograd.h"
+#include "core/ops/checks.h"
+
+namespace tdseg::ops {
+
+namespace {
+
+// out[i] = f(a[i], b[i]) over two same-shaped floating tensors.
+template <typename F>
+Tensor binary_map(const char* op, const Tensor& a, const Tensor& b, F f) {
+  check_binary(op, a, b);
+  Tensor out = Tensor::empty(a.shape(), a.dtype());
+  dispatch_floating(a.dtype(), op, [&](auto tag) {
+    using T = decltype(tag);
+    const T* pa = a.contiguous().data<T>();
+    const T* pb = b.contiguous().data<T>();
+    T* po = out.data<T>();
+    for (int64_t i = 0, n = out.numel(); i < n; ++i) po[i] = f(pa[i], pb[i]);
+  });
+  return out;
+}
+
+template <typename F>
+Tensor unary_map(const char* op, const Tensor& x, F f) {
+  check_defined(op, x, "input");
+  check_floating(op, x);
+  Tensor out = Tensor::empty(x.shape(), x.dtype());
+  dispatch_floating(x.dtype(), op, [&](auto tag) {
+    using T = decltype(tag);
+    const T* px = x.contiguous().data<T>();
+    T* po = out.data<T>();
+    for (int64_t i = 0, n = out.numel(); i < n; ++i) po[i] = f(px[i]);
+  });
+  return out;
+}
+
+struct AddBackward : Node {
+  double sign_b;  // +1 for add, -1 for sub
+  explicit AddBackward(double s) : sign_b(s) {}
+  const char* name() const override { return sign_b > 0 ? "add" : "sub"; }
+  std::vector<Tensor> backward(const Tensor& g) override {
+    return {g, sign_b > 0 ? g : scale(g, -1.0)};
+  }
+};
+
+struct MulBackward : Node {
+  const char* name() const override { return "mul"; }
+  std::vector<Tensor> backward(const Tensor& g) override {
+    // d(a*b)/da = b, d(a*b)/db = a
+    return {inputs[0].requires_grad() ? mul(g, inputs[1]) : Tensor(),
+            inputs[1].requires_grad() ? mul(g, inputs[0]) : Tensor()};
+  }
+};
+
+struct ScaleBackward : Node {
+  double alpha;
+  explicit ScaleBackward(double a) : alpha(a) {}
+  const char* name() const override { return "scale"; }
+  std::vector<Tensor> backward(const Tensor& g) override { return {scale(g, alpha)}; }
+};
+
+struct ReluBackward : Node {
+  const char* name() const override { return "relu"; }
+  std::vector<Tensor> backward(const Tensor& g) override {
+    // dx = dy where x > 0, else 0
+    return {binary_map("relu_backward", g, inputs[0],
+                       [](auto dy, auto x) { return x > 0 ? dy : decltype(dy)(0); })};
+  }
+};
+
+}  // namespace
+
+Tensor add(const Tensor& a, const Tensor& b) {
+  Tensor out = binary_map("add", a, b, [](auto x, auto y) { return x + y; });
+  return record(out, {a, b}, std::make_shared<AddBackward>(1.0));
+}
+
+Tensor sub(const Tensor& a, const Tensor& b) {
+  Tensor out = binary_map("sub", a, b, [](auto x, auto y) { return x - y; });
+  return record(out, {a, b}, std::make_shared<AddBackward>(-1.0));
+}
+
+Tensor mul(const Tensor& a, const Tensor& b) {
+  Tensor out = binary_map("mul", a, b, [](auto x, auto y) { return x * y; });
+  return record(out, {a, b}, std::make_shared<MulBackward>());
+}
+
+Tensor scale(const Tensor& x, double alpha) {
+  Tensor out = unary_map("scale", x, [alpha](auto v) { return decltype(v)(alpha) * v; });
+  return record(out, {x}, std::make_shared<ScaleBackward>(alpha));
+}
+
+Tensor relu(const Tensor& x) {
+  Tensor out = unary_map("relu", x, [](auto v) { return v > 0 ? v : decltype(v)(0); });
+  return record(out, {x}, std::make_shared<ReluBackward>());
+}
+
+}  // namespace tdseg::ops

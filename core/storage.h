@@ -1,0 +1,30 @@
+// Reference-counted raw memory. Tensors share a Storage through std::shared_ptr, so a
+// view (reshape, flatten, detach) costs no copy. CPU memory is 64-byte aligned (one
+// cache line, and the widest AVX-512 load), so kernels may use aligned vector loads.
+#pragma once
+#include <cstddef>
+
+#include "core/device.h"
+
+namespace tdseg {
+
+class Storage {
+ public:
+  static constexpr size_t kAlignment = 64;
+
+  Storage(size_t bytes, Device device);
+  ~Storage();
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+
+  void* data() const { return data_; }
+  size_t bytes() const { return bytes_; }
+  Device device() const { return device_; }
+
+ private:
+  void* data_ = nullptr;
+  size_t bytes_ = 0;
+  Device device_;
+};
+
+}  // namespace tdseg

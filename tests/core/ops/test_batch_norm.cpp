@@ -1,0 +1,104 @@
+// batch_norm2d: training and evaluation forward against the formula, the running-statistic
+// update, gradients by finite differences in both modes, and errors.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "core/ops/batch_norm.h"
+#include "tests/check_close.h"
+#include "tests/gradcheck.h"
+
+namespace tdseg::testing {
+namespace {
+
+// y = w * (x - mu) / sqrt(var + eps) + b with the given per-channel mu and var.
+Tensor bn_naive(const Tensor& x, const Tensor& w, const Tensor& b, const std::vector<double>& mu,
+                const std::vector<double>& var, double eps) {
+  Tensor y = Tensor::empty(x.shape(), DType::Float64);
+  const int64_t N = x.size(0), C = x.size(1), L = x.size(2) * x.size(3);
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t i = 0; i < L; ++i) {
+        const int64_t k = (n * C + c) * L + i;
+        y.data<double>()[k] = w.data<double>()[c] * (x.data<double>()[k] - mu[c]) /
+                                  std::sqrt(var[c] + eps) + b.data<double>()[c];
+      }
+  return y;
+}
+
+// Batch mean and biased variance per channel, two-pass.
+void batch_stats(const Tensor& x, std::vector<double>& mu, std::vector<double>& var) {
+  const int64_t N = x.size(0), C = x.size(1), L = x.size(2) * x.size(3);
+  mu.assign(C, 0);
+  var.assign(C, 0);
+  for (int64_t c = 0; c < C; ++c) {
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t i = 0; i < L; ++i) mu[c] += x.data<double>()[(n * C + c) * L + i];
+    mu[c] /= N * L;
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t i = 0; i < L; ++i) var[c] += std::pow(x.data<double>()[(n * C + c) * L + i] - mu[c], 2);
+    var[c] /= N * L;
+  }
+}
+
+TEST(BatchNormForward, TrainingUsesBatchStatsAndUpdatesRunning) {
+  Tensor x = randn64({3, 4, 5, 6}, 1, 2.0), w = randn64({4}, 2), b = randn64({4}, 3);
+  Generator gen(5);
+  Tensor rm = randn64({4}, 4), rv = Tensor::uniform({4}, gen, 0.5, 2, DType::Float64);
+  const Tensor rm0 = rm.clone(), rv0 = rv.clone();
+  std::vector<double> mu, var;
+  batch_stats(x, mu, var);
+  Tensor y = ops::batch_norm2d(x, w, b, rm, rv, true, 0.3, 1e-3);
+  EXPECT_TRUE(all_close(y, bn_naive(x, w, b, mu, var, 1e-3), 1e-12, 1e-12));
+  const double M = 3 * 5 * 6;
+  for (int c = 0; c < 4; ++c) {
+    EXPECT_NEAR(rm.data<double>()[c], 0.7 * rm0.data<double>()[c] + 0.3 * mu[c], 1e-12);
+    EXPECT_NEAR(rv.data<double>()[c], 0.7 * rv0.data<double>()[c] + 0.3 * var[c] * M / (M - 1), 1e-12);
+  }
+}
+
+TEST(BatchNormForward, EvaluationUsesRunningStats) {
+  Tensor x = randn64({2, 3, 4, 5}, 6), w = randn64({3}, 7), b = randn64({3}, 8);
+  Tensor rm = randn64({3}, 9);
+  Tensor rv = Tensor::from_vector<double>({3}, {0.5, 1.7, 2.2});
+  const Tensor rm0 = rm.clone();
+  Tensor y = ops::batch_norm2d(x, w, b, rm, rv, false, 0.1, 1e-5);
+  std::vector<double> mu(rm.data<double>(), rm.data<double>() + 3), var = {0.5, 1.7, 2.2};
+  EXPECT_TRUE(all_close(y, bn_naive(x, w, b, mu, var, 1e-5), 1e-12, 1e-12));
+  EXPECT_TRUE(all_close(rm, rm0, 0, 0));  // evaluation leaves the statistics alone
+}
+
+TEST(BatchNormForward, Float32) {
+  Generator gen(10);
+  Tensor x = Tensor::randn({4, 8, 9, 7}, gen, DType::Float32, 3.0, 2.0);
+  Tensor w = Tensor::randn({8}, gen), b = Tensor::randn({8}, gen);
+  std::vector<double> mu, var;
+  const Tensor x64 = x.to(DType::Float64);
+  batch_stats(x64, mu, var);
+  Tensor y = ops::batch_norm2d(x, w, b, Tensor(), Tensor(), true, 0.1, 1e-5);
+  EXPECT_TRUE(all_close(y, bn_naive(x64, w.to(DType::Float64), b.to(DType::Float64), mu, var, 1e-5), 1e-5, 1e-5));
+}
+
+TEST(GradCheck, BatchNorm2dTraining) {
+  expect_gradients([](auto& t) { return ops::batch_norm2d(t[0], t[1], t[2], Tensor(), Tensor(), true, 0.1, 1e-3); },
+                   {randn64({3, 4, 3, 5}, 11, 1.5), randn64({4}, 12), randn64({4}, 13)});
+}
+
+TEST(GradCheck, BatchNorm2dEvaluation) {
+  Tensor rm = randn64({4}, 14), rv = Tensor::from_vector<double>({4}, {0.3, 1.0, 2.0, 0.7});
+  expect_gradients([&](auto& t) { return ops::batch_norm2d(t[0], t[1], t[2], rm, rv, false, 0.1, 1e-3); },
+                   {randn64({2, 4, 3, 3}, 15), randn64({4}, 16), randn64({4}, 17)});
+}
+
+TEST(BatchNormErrors, ShapesAndModes) {
+  Tensor x = randn64({2, 3, 4, 4}, 1), w = randn64({3}, 2), b = randn64({3}, 3);
+  EXPECT_THROW_MSG(ops::batch_norm2d(x, randn64({4}, 4), b, Tensor(), Tensor(), true), ShapeError,
+                   "batch_norm2d: per-channel tensor [4] must be [3] for input [2, 3, 4, 4]");
+  EXPECT_THROW_MSG(ops::batch_norm2d(x, w, b, Tensor(), Tensor(), false), ValueError,
+                   "batch_norm2d: evaluation needs the running mean and variance");
+  EXPECT_THROW_MSG(ops::batch_norm2d(randn64({1, 3, 1, 1}, 5), w, b, Tensor(), Tensor(), true), ShapeError,
+                   "training needs more than one value per channel");
+}
+
+}  // namespace
+}  // namespace tdseg::testing

@@ -1,0 +1,39 @@
+// `tdseg version` and `tdseg devices`: what this build has and what this machine offers.
+#include <cstdio>
+
+#include "core/gemm.h"
+#include "cuda/device.h"
+#include "tools/tdseg/commands.h"
+
+namespace tdseg::cli {
+
+int cmd_version(Args& args) {
+  args.finish(0);
+  std::printf("tdseg %s\n", TDSEG_VERSION);
+  std::printf("CPU GEMM: %s\n", blas_name());
+  std::printf("CUDA backend: %s\n", cuda::built_with_cuda()
+                                        ? ("built (" + cuda::library_versions() + ")").c_str()
+                                        : "not built");
+  return 0;
+}
+
+int cmd_devices(Args& args) {
+  args.finish(0);
+  const cuda::Availability a = cuda::query_devices();
+  if (a.devices.empty()) {
+    std::printf("%s\n", a.reason.c_str());
+    return 0;
+  }
+  for (const cuda::DeviceInfo& d : a.devices)
+    std::printf("cuda:%d  %s  %.1f GiB  compute capability %d.%d\n", d.index, d.name.c_str(),
+                d.total_memory / double(1ull << 30), d.major, d.minor);
+  return 0;
+}
+
+void note_cpu_fallback() {
+  if (!cuda::built_with_cuda()) return;
+  const cuda::Availability a = cuda::query_devices();
+  if (a.devices.empty()) std::fprintf(stderr, "tdseg: %s; running on the CPU\n", a.reason.c_str());
+}
+
+}  // namespace tdseg::cli

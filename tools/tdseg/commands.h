@@ -1,0 +1,24 @@
+// The subcommands of `tdseg`. Each returns the process exit code; a tdseg::Error thrown
+// from one is printed as a single line by main() and exits 2.
+#pragma once
+#include "tools/tdseg/args.h"
+
+namespace tdseg::cli {
+
+struct Command {
+  const char* name;
+  const char* summary;
+  const char* usage;  // the full --help text
+  int (*run)(Args&);
+};
+
+int cmd_version(Args&);
+int cmd_devices(Args&);
+int cmd_inspect(Args&);
+int cmd_smoke(Args&);
+int cmd_bench(Args&);
+
+// Says in one line, on stderr, when the binary has CUDA but this machine has no GPU.
+void note_cpu_fallback();
+
+}  // namespace tdseg::cli
