@@ -12,6 +12,7 @@
 
 #include "core/autograd.h"
 #include "core/ops/checks.h"
+#include "core/parallel.h"
 
 namespace tdseg::ops {
 
@@ -39,7 +40,7 @@ struct BatchNormBackward : Node {
     dispatch_floating(x.dtype(), name(), [&](auto tag) {
       using T = decltype(tag);
       const T *px = x.data<T>(), *pdy = dy.data<T>(), *pw = w.data<T>();
-#pragma omp parallel for
+#pragma omp parallel for if (x.numel() >= kParallelMinElements)
       for (int64_t c = 0; c < C; ++c) {
         double sum_dy = 0, sum_dy_xhat = 0;
         for (int64_t n = 0; n < N; ++n)
@@ -99,7 +100,7 @@ Tensor batch_norm2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
     using T = decltype(tag);
     const T* px = x.contiguous().data<T>();
     T* py = out.data<T>();
-#pragma omp parallel for
+#pragma omp parallel for if (x.numel() >= kParallelMinElements)
     for (int64_t c = 0; c < C; ++c) {
       double mu, var;
       if (training) {

@@ -7,16 +7,18 @@
 //   dcol                    = W_g^T @ dY_g;  dx[n, g] += col2im(dcol)
 // A 1x1 convolution with stride 1 and no padding skips im2col: col is x[n, g] itself.
 // Depthwise path (groups == C): direct loops, because the GEMM there would have one
-// row (M = 1) and run at a fraction of the BLAS speed; it reads each input and weight
-// element once per output tap, 2*KH*KW flops per output element.
+// row (M = 1) and run at a fraction of the BLAS speed; 2*KH*KW flops per output
+// element against one read of the input plane per tap (from cache: planes are small).
 #include "core/ops/conv2d.h"
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
 #include "core/autograd.h"
 #include "core/gemm.h"
 #include "core/ops/checks.h"
+#include "core/parallel.h"
 
 namespace tdseg::ops {
 
@@ -47,7 +49,7 @@ Geometry geometry(const Tensor& x, const Tensor& w, const Conv2dOptions& o) {
 template <typename T>
 void im2col(const Geometry& g, const T* x, T* col) {
   const int64_t L = g.OH * g.OW;
-#pragma omp parallel for
+#pragma omp parallel for if (g.kernel_rows() * L >= kParallelMinElements)
   for (int64_t c = 0; c < g.Cg(); ++c)
     for (int64_t ky = 0; ky < g.KH; ++ky)
       for (int64_t kx = 0; kx < g.KW; ++kx) {
@@ -72,7 +74,7 @@ void im2col(const Geometry& g, const T* x, T* col) {
 template <typename T>
 void col2im_add(const Geometry& g, const T* col, T* dx) {
   const int64_t L = g.OH * g.OW;
-#pragma omp parallel for
+#pragma omp parallel for if (g.kernel_rows() * L >= kParallelMinElements)
   for (int64_t c = 0; c < g.Cg(); ++c)  // each thread owns whole input planes: no races
     for (int64_t ky = 0; ky < g.KH; ++ky)
       for (int64_t kx = 0; kx < g.KW; ++kx) {
@@ -135,59 +137,77 @@ void backward_gemm(const Geometry& g, const T* x, const T* w, const T* dy, T* dx
     }
 }
 
+// The outputs o in [lo, hi) whose tap at input offset o*stride + shift lies in [0, in).
+struct Span {
+  int64_t lo, hi;
+};
+Span valid_span(int64_t shift, int64_t stride, int64_t in, int64_t out) {
+  const int64_t lo = shift >= 0 ? 0 : (-shift + stride - 1) / stride;
+  const int64_t hi = in - 1 - shift < 0 ? 0 : (in - 1 - shift) / stride + 1;
+  return {lo, std::max(lo, std::min(hi, out))};
+}
+
 // Depthwise: output channel m reads input channel m / (M/C) with its own KH x KW filter.
+// Shift-and-add form: for each tap (ky, kx) the valid output rows and columns are
+// computed once, so the innermost loop is a branch-free axpy over a row that the
+// compiler vectorises (unit stride when the convolution stride is 1).
 template <typename T>
 void forward_depthwise(const Geometry& g, const T* x, const T* w, T* out) {
   const int64_t mult = g.M / g.C;
-#pragma omp parallel for collapse(2)
+#pragma omp parallel for collapse(2) if (g.N * g.M * g.OH * g.OW >= kParallelMinElements)
   for (int64_t n = 0; n < g.N; ++n)
     for (int64_t m = 0; m < g.M; ++m) {
       const T* plane = x + (n * g.C + m / mult) * g.H * g.W;
       const T* f = w + m * g.KH * g.KW;
       T* o = out + (n * g.M + m) * g.OH * g.OW;
-      for (int64_t oy = 0; oy < g.OH; ++oy)
-        for (int64_t ox = 0; ox < g.OW; ++ox) {
-          T acc = 0;
-          for (int64_t ky = 0; ky < g.KH; ++ky) {
-            const int64_t iy = oy * g.sh - g.ph + ky * g.dh;
-            if (iy < 0 || iy >= g.H) continue;
-            for (int64_t kx = 0; kx < g.KW; ++kx) {
-              const int64_t ix = ox * g.sw - g.pw + kx * g.dw;
-              if (ix >= 0 && ix < g.W) acc += f[ky * g.KW + kx] * plane[iy * g.W + ix];
-            }
+      std::fill(o, o + g.OH * g.OW, T(0));
+      for (int64_t ky = 0; ky < g.KH; ++ky) {
+        const Span rows = valid_span(ky * g.dh - g.ph, g.sh, g.H, g.OH);
+        for (int64_t kx = 0; kx < g.KW; ++kx) {
+          const int64_t shift = kx * g.dw - g.pw;
+          const Span cols = valid_span(shift, g.sw, g.W, g.OW);
+          const T tap = f[ky * g.KW + kx];
+          for (int64_t oy = rows.lo; oy < rows.hi; ++oy) {
+            const T* src = plane + (oy * g.sh - g.ph + ky * g.dh) * g.W;
+            T* dst = o + oy * g.OW;
+            for (int64_t ox = cols.lo; ox < cols.hi; ++ox) dst[ox] += tap * src[ox * g.sw + shift];
           }
-          o[oy * g.OW + ox] = acc;
         }
+      }
     }
 }
 
 template <typename T>
 void backward_depthwise(const Geometry& g, const T* x, const T* w, const T* dy, T* dx, T* dw) {
   const int64_t mult = g.M / g.C;
-  // Parallel over input channels: each owns its dx plane and its mult filters.
-#pragma omp parallel for
+  // Parallel over input channels: each owns its dx planes and its mult filters.
+#pragma omp parallel for if (g.N * g.M * g.OH * g.OW >= kParallelMinElements)
   for (int64_t c = 0; c < g.C; ++c)
-    for (int64_t n = 0; n < g.N; ++n)
-      for (int64_t m = c * mult; m < (c + 1) * mult; ++m) {
-        const T* plane = x + (n * g.C + c) * g.H * g.W;
-        T* dplane = dx ? dx + (n * g.C + c) * g.H * g.W : nullptr;
-        const T* f = w + m * g.KH * g.KW;
-        T* df = dw ? dw + m * g.KH * g.KW : nullptr;
-        const T* d = dy + (n * g.M + m) * g.OH * g.OW;
-        for (int64_t oy = 0; oy < g.OH; ++oy)
-          for (int64_t ox = 0; ox < g.OW; ++ox) {
-            const T grad = d[oy * g.OW + ox];
-            for (int64_t ky = 0; ky < g.KH; ++ky) {
-              const int64_t iy = oy * g.sh - g.ph + ky * g.dh;
-              if (iy < 0 || iy >= g.H) continue;
-              for (int64_t kx = 0; kx < g.KW; ++kx) {
-                const int64_t ix = ox * g.sw - g.pw + kx * g.dw;
-                if (ix < 0 || ix >= g.W) continue;
-                if (df) df[ky * g.KW + kx] += grad * plane[iy * g.W + ix];
-                if (dplane) dplane[iy * g.W + ix] += grad * f[ky * g.KW + kx];
+    for (int64_t m = c * mult; m < (c + 1) * mult; ++m)
+      for (int64_t ky = 0; ky < g.KH; ++ky) {
+        const Span rows = valid_span(ky * g.dh - g.ph, g.sh, g.H, g.OH);
+        for (int64_t kx = 0; kx < g.KW; ++kx) {
+          const int64_t shift = kx * g.dw - g.pw;
+          const Span cols = valid_span(shift, g.sw, g.W, g.OW);
+          const T tap = w[m * g.KH * g.KW + ky * g.KW + kx];
+          double dtap = 0;  // dw[m, ky, kx] = sum over n, oy, ox of dy * x
+          for (int64_t n = 0; n < g.N; ++n) {
+            const int64_t in_plane = (n * g.C + c) * g.H * g.W;
+            const T* d = dy + (n * g.M + m) * g.OH * g.OW;
+            for (int64_t oy = rows.lo; oy < rows.hi; ++oy) {
+              const int64_t at = in_plane + (oy * g.sh - g.ph + ky * g.dh) * g.W + shift;
+              const T* drow = d + oy * g.OW;
+              if (dw) {
+                T acc = 0;
+                for (int64_t ox = cols.lo; ox < cols.hi; ++ox) acc += drow[ox] * x[at + ox * g.sw];
+                dtap += acc;
               }
+              if (dx)
+                for (int64_t ox = cols.lo; ox < cols.hi; ++ox) dx[at + ox * g.sw] += tap * drow[ox];
             }
           }
+          if (dw) dw[m * g.KH * g.KW + ky * g.KW + kx] += static_cast<T>(dtap);
+        }
       }
 }
 

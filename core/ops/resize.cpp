@@ -8,6 +8,7 @@
 
 #include "core/autograd.h"
 #include "core/ops/checks.h"
+#include "core/parallel.h"
 
 namespace tdseg::ops {
 
@@ -44,7 +45,7 @@ struct ResizeBilinearBackward : Node {
       using T = decltype(tag);
       const T* g = dy.data<T>();
       T* d = dx.data<T>();
-#pragma omp parallel for
+#pragma omp parallel for if (dy.numel() >= kParallelMinElements)
       for (int64_t k = 0; k < planes; ++k)
         for (int64_t oy = 0; oy < OH; ++oy)
           for (int64_t ox = 0; ox < OW; ++ox) {
@@ -78,7 +79,7 @@ Tensor resize_bilinear(const Tensor& x, int64_t out_h, int64_t out_w) {
     using T = decltype(tag);
     const T* src = x.contiguous().data<T>();
     T* dst = out.data<T>();
-#pragma omp parallel for
+#pragma omp parallel for if (out.numel() >= kParallelMinElements)
     for (int64_t k = 0; k < planes; ++k)
       for (int64_t oy = 0; oy < out_h; ++oy)
         for (int64_t ox = 0; ox < out_w; ++ox) {

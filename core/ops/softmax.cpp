@@ -11,6 +11,7 @@
 
 #include "core/autograd.h"
 #include "core/ops/checks.h"
+#include "core/parallel.h"
 
 namespace tdseg::ops {
 
@@ -26,7 +27,7 @@ Dims dims(const Tensor& x) {
 
 template <typename T>
 void forward(const Dims& d, const T* x, T* y, bool log) {
-#pragma omp parallel for
+#pragma omp parallel for if (d.N * d.C * d.L >= kParallelMinElements)
   for (int64_t n = 0; n < d.N; ++n) {
     std::vector<double> m(d.L, -INFINITY), s(d.L, 0.0);
     const T* xn = x + n * d.C * d.L;
@@ -46,7 +47,7 @@ void forward(const Dims& d, const T* x, T* y, bool log) {
 
 template <typename T>
 void backward(const Dims& d, const T* y, const T* dy, T* dx, bool log) {
-#pragma omp parallel for
+#pragma omp parallel for if (d.N * d.C * d.L >= kParallelMinElements)
   for (int64_t n = 0; n < d.N; ++n) {
     std::vector<double> s(d.L, 0.0);
     const int64_t base = n * d.C * d.L;

@@ -90,6 +90,35 @@ TEST(Conv2dForward, AsymmetricStridePaddingDilation) {
   EXPECT_TRUE(all_close(ops::conv2d(x, w, b, o), conv_naive(x, w, b, o), 1e-12, 1e-12));
 }
 
+TEST(Conv2dForward, LargeEnoughForTheParallelPaths) {
+  // Sizes above kParallelMinElements, so the OpenMP loops of im2col and depthwise run.
+  for (const Case& c : {Case{16, 8, 3, 1, 2, 2, 1}, Case{32, 32, 3, 1, 1, 1, 32}}) {
+    const Conv2dOptions o(c.stride, c.pad, c.dilation, c.groups);
+    Tensor x = randn64({2, c.C, 33, 35}, 31), w = randn64({c.M, c.C / c.groups, 3, 3}, 32);
+    EXPECT_TRUE(all_close(ops::conv2d(x, w, Tensor(), o), conv_naive(x, w, Tensor(), o), 1e-11, 1e-11));
+  }
+}
+
+// conv is bilinear, so for y = conv(x, w) and any dy: <y, dy> = <dx, x> = <dw, w>.
+// This checks the parallel backward paths at sizes finite differences cannot afford.
+TEST(Conv2dBackward, AdjointIdentityLarge) {
+  for (const Case& c : {Case{16, 8, 3, 2, 2, 2, 1}, Case{32, 64, 3, 1, 2, 2, 32}}) {
+    const Conv2dOptions o(c.stride, c.pad, c.dilation, c.groups);
+    Tensor x = randn64({2, c.C, 33, 35}, 33), w = randn64({c.M, c.C / c.groups, 3, 3}, 34);
+    x.set_requires_grad(true);
+    w.set_requires_grad(true);
+    Tensor y = ops::conv2d(x, w, Tensor(), o);
+    Tensor dy = randn64(y.shape(), 35);
+    double ydy = 0, xdx = 0, wdw = 0;
+    for (int64_t i = 0; i < y.numel(); ++i) ydy += y.data<double>()[i] * dy.data<double>()[i];
+    y.backward(dy);
+    for (int64_t i = 0; i < x.numel(); ++i) xdx += x.data<double>()[i] * x.grad().data<double>()[i];
+    for (int64_t i = 0; i < w.numel(); ++i) wdw += w.data<double>()[i] * w.grad().data<double>()[i];
+    EXPECT_NEAR(xdx, ydy, 1e-9 * std::abs(ydy));
+    EXPECT_NEAR(wdw, ydy, 1e-9 * std::abs(ydy));
+  }
+}
+
 void grad_case(const Case& c, bool bias, uint64_t seed) {
   const Conv2dOptions o(c.stride, c.pad, c.dilation, c.groups);
   std::vector<Tensor> in = {randn64({2, c.C, 7, 6}, seed), randn64({c.M, c.C / c.groups, c.K, c.K}, seed + 1)};
