@@ -2,10 +2,11 @@
 // save their output (detached, so the graph has no cycle) and no input:
 //   softmax:     dx = y * (dy - sum_c dy * y)
 //   log_softmax: dx = dy - exp(y) * sum_c dy
-// The inner loops run over the contiguous pixel index i, the sums over c go to a
-// per-pixel buffer, so every pass streams whole class planes.
+// The inner loops run over the contiguous pixel index i; the sums over c (stride H*W in
+// NCHW) go to a per-pixel buffer.
 #include "core/ops/softmax.h"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -17,49 +18,68 @@ namespace tdseg::ops {
 
 namespace {
 
-struct Dims {
-  int64_t N, C, L;  // L = product of the dims after C
-};
-
-Dims dims(const Tensor& x) {
-  return {x.size(0), x.size(1), x.numel() / std::max<int64_t>(1, x.size(0) * x.size(1))};
+int64_t pixels(const Tensor& x) {  // the product of the dims after C
+  return x.numel() / std::max<int64_t>(1, x.size(0) * x.size(1));
 }
 
+}  // namespace
+
+// Both kernels work on blocks of kBlock pixels of one image, so that the per-pixel max
+// and sum live in a small buffer and the C rows of a block stay in cache between passes;
+// the blocks are independent and shared among threads.
+constexpr int64_t kBlock = 512;
+
 template <typename T>
-void forward(const Dims& d, const T* x, T* y, bool log) {
-#pragma omp parallel for if (d.N * d.C * d.L >= kParallelMinElements)
-  for (int64_t n = 0; n < d.N; ++n) {
-    std::vector<double> m(d.L, -INFINITY), s(d.L, 0.0);
-    const T* xn = x + n * d.C * d.L;
-    T* yn = y + n * d.C * d.L;
-    for (int64_t c = 0; c < d.C; ++c)
-      for (int64_t i = 0; i < d.L; ++i) m[i] = std::max<double>(m[i], xn[c * d.L + i]);
-    for (int64_t c = 0; c < d.C; ++c)
-      for (int64_t i = 0; i < d.L; ++i) s[i] += std::exp(xn[c * d.L + i] - m[i]);
-    for (int64_t i = 0; i < d.L; ++i) s[i] = log ? m[i] + std::log(s[i]) : 1.0 / s[i];
-    for (int64_t c = 0; c < d.C; ++c)
-      for (int64_t i = 0; i < d.L; ++i) {
-        const double v = xn[c * d.L + i];
-        yn[c * d.L + i] = static_cast<T>(log ? v - s[i] : std::exp(v - m[i]) * s[i]);
+void softmax_forward_cpu(int64_t N, int64_t C, int64_t L, const T* x, T* y, bool log) {
+  const int64_t blocks = (L + kBlock - 1) / kBlock;
+#pragma omp parallel for if (N * C * L >= kParallelMinElements)
+  for (int64_t job = 0; job < N * blocks; ++job) {
+    const int64_t n = job / blocks, i0 = job % blocks * kBlock, len = std::min(kBlock, L - i0);
+    double m[kBlock], s[kBlock];
+    const T* xn = x + n * C * L + i0;
+    T* yn = y + n * C * L + i0;
+    std::fill(m, m + len, -INFINITY);
+    std::fill(s, s + len, 0.0);
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t i = 0; i < len; ++i) m[i] = std::max<double>(m[i], xn[c * L + i]);
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t i = 0; i < len; ++i) s[i] += std::exp(xn[c * L + i] - m[i]);
+    for (int64_t i = 0; i < len; ++i) s[i] = log ? m[i] + std::log(s[i]) : 1.0 / s[i];
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t i = 0; i < len; ++i) {
+        const double v = xn[c * L + i];
+        yn[c * L + i] = static_cast<T>(log ? v - s[i] : std::exp(v - m[i]) * s[i]);
       }
   }
 }
 
 template <typename T>
-void backward(const Dims& d, const T* y, const T* dy, T* dx, bool log) {
-#pragma omp parallel for if (d.N * d.C * d.L >= kParallelMinElements)
-  for (int64_t n = 0; n < d.N; ++n) {
-    std::vector<double> s(d.L, 0.0);
-    const int64_t base = n * d.C * d.L;
-    for (int64_t c = 0; c < d.C; ++c)
-      for (int64_t i = 0, k = base + c * d.L; i < d.L; ++i, ++k)
+void softmax_backward_cpu(int64_t N, int64_t C, int64_t L, const T* y, const T* dy, T* dx,
+                          bool log) {
+  const int64_t blocks = (L + kBlock - 1) / kBlock;
+#pragma omp parallel for if (N * C * L >= kParallelMinElements)
+  for (int64_t job = 0; job < N * blocks; ++job) {
+    const int64_t n = job / blocks, i0 = job % blocks * kBlock, len = std::min(kBlock, L - i0);
+    const int64_t base = n * C * L + i0;
+    double s[kBlock] = {};
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t i = 0, k = base + c * L; i < len; ++i, ++k)
         s[i] += log ? dy[k] : static_cast<double>(dy[k]) * y[k];
-    for (int64_t c = 0; c < d.C; ++c)
-      for (int64_t i = 0, k = base + c * d.L; i < d.L; ++i, ++k)
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t i = 0, k = base + c * L; i < len; ++i, ++k)
         dx[k] = static_cast<T>(log ? dy[k] - std::exp(static_cast<double>(y[k])) * s[i]
                                    : y[k] * (dy[k] - s[i]));
   }
 }
+
+template void softmax_forward_cpu(int64_t, int64_t, int64_t, const float*, float*, bool);
+template void softmax_forward_cpu(int64_t, int64_t, int64_t, const double*, double*, bool);
+template void softmax_backward_cpu(int64_t, int64_t, int64_t, const float*, const float*, float*,
+                                   bool);
+template void softmax_backward_cpu(int64_t, int64_t, int64_t, const double*, const double*,
+                                   double*, bool);
+
+namespace {
 
 struct SoftmaxBackward : Node {
   Tensor y;  // the output, detached
@@ -72,7 +92,8 @@ struct SoftmaxBackward : Node {
     Tensor dx = Tensor::empty(y.shape(), y.dtype());
     dispatch_floating(y.dtype(), name(), [&](auto tag) {
       using T = decltype(tag);
-      tdseg::ops::backward(dims(y), y.data<T>(), dy.data<T>(), dx.data<T>(), log);
+      softmax_backward_cpu(y.size(0), y.size(1), pixels(y), y.data<T>(), dy.data<T>(),
+                           dx.data<T>(), log);
     });
     return {dx};
   }
@@ -86,7 +107,8 @@ Tensor softmax_impl(const Tensor& x, bool log) {
   Tensor out = Tensor::empty(x.shape(), x.dtype());
   dispatch_floating(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
-    forward(dims(x), x.contiguous().data<T>(), out.data<T>(), log);
+    softmax_forward_cpu(x.size(0), x.size(1), pixels(x), x.contiguous().data<T>(),
+                        out.data<T>(), log);
   });
   if (!needs_grad({x})) return out;
   return record(out, {x}, std::make_shared<SoftmaxBackward>(out.detach(), log));

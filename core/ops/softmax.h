@@ -10,4 +10,13 @@ namespace tdseg::ops {
 Tensor softmax(const Tensor& x);
 Tensor log_softmax(const Tensor& x);
 
+// The CPU kernels, for fused layers that apply them to raw buffers of [N, C, L]:
+// y = softmax(x) (or log_softmax with `log`), and dx = the vector-Jacobian product for
+// dy given the forward's output y. Outputs are overwritten.
+template <typename T>
+void softmax_forward_cpu(int64_t N, int64_t C, int64_t L, const T* x, T* y, bool log);
+template <typename T>
+void softmax_backward_cpu(int64_t N, int64_t C, int64_t L, const T* y, const T* dy, T* dx,
+                          bool log);
+
 }  // namespace tdseg::ops

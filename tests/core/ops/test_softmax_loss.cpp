@@ -45,6 +45,29 @@ TEST(SoftmaxForward, MatchesFormula) {
   EXPECT_TRUE(all_close(ops::softmax(x32), softmax_naive(x32.to(DType::Float64), false), 1e-6, 1e-5));
 }
 
+TEST(SoftmaxForward, ManyPixelBlocksAndThreads) {
+  // 2 x 21 x 61 x 59: pixel blocks of 512 with a ragged last one, and enough work for
+  // the parallel loop; the backward is checked against the formula y * (dy - sum dy y).
+  Tensor x = randn64({2, 21, 61, 59}, 21, 2.0), dy = randn64({2, 21, 61, 59}, 22);
+  Tensor y = softmax_naive(x, false);
+  EXPECT_TRUE(all_close(ops::softmax(x), y, 1e-15, 1e-13));
+  EXPECT_TRUE(all_close(ops::log_softmax(x), softmax_naive(x, true), 1e-13, 1e-13));
+  x.set_requires_grad(true);
+  ops::softmax(x).backward(dy);
+  const int64_t L = 61 * 59;
+  Tensor expect = Tensor::empty(x.shape(), DType::Float64);
+  for (int64_t n = 0; n < 2; ++n)
+    for (int64_t i = 0; i < L; ++i) {
+      double s = 0;
+      for (int64_t c = 0; c < 21; ++c) s += dy.data<double>()[(n * 21 + c) * L + i] * y.data<double>()[(n * 21 + c) * L + i];
+      for (int64_t c = 0; c < 21; ++c) {
+        const int64_t k = (n * 21 + c) * L + i;
+        expect.data<double>()[k] = y.data<double>()[k] * (dy.data<double>()[k] - s);
+      }
+    }
+  EXPECT_TRUE(all_close(x.grad(), expect, 1e-14, 1e-12));
+}
+
 TEST(SoftmaxForward, StableForHugeLogits) {
   Tensor x = Tensor::from_vector<float>({1, 3, 1, 1}, {1000.f, 0.f, -1000.f});
   Tensor lp = ops::log_softmax(x);
