@@ -3,40 +3,11 @@
 #include "core/ops/elementwise.h"
 
 #include "core/autograd.h"
-#include "core/ops/checks.h"
+#include "core/ops/map.h"
 
 namespace tdseg::ops {
 
 namespace {
-
-// out[i] = f(a[i], b[i]) over two same-shaped floating tensors.
-template <typename F>
-Tensor binary_map(const char* op, const Tensor& a, const Tensor& b, F f) {
-  check_binary(op, a, b);
-  Tensor out = Tensor::empty(a.shape(), a.dtype());
-  dispatch_floating(a.dtype(), op, [&](auto tag) {
-    using T = decltype(tag);
-    const T* pa = a.contiguous().data<T>();
-    const T* pb = b.contiguous().data<T>();
-    T* po = out.data<T>();
-    for (int64_t i = 0, n = out.numel(); i < n; ++i) po[i] = f(pa[i], pb[i]);
-  });
-  return out;
-}
-
-template <typename F>
-Tensor unary_map(const char* op, const Tensor& x, F f) {
-  check_defined(op, x, "input");
-  check_floating(op, x);
-  Tensor out = Tensor::empty(x.shape(), x.dtype());
-  dispatch_floating(x.dtype(), op, [&](auto tag) {
-    using T = decltype(tag);
-    const T* px = x.contiguous().data<T>();
-    T* po = out.data<T>();
-    for (int64_t i = 0, n = out.numel(); i < n; ++i) po[i] = f(px[i]);
-  });
-  return out;
-}
 
 struct AddBackward : Node {
   double sign_b;  // +1 for add, -1 for sub

@@ -1,0 +1,28 @@
+#include "layers/std/std_block.h"
+
+#include "core/autograd.h"
+#include "core/ops.h"
+#include "layers/std/std_composed.h"
+#include "layers/std/std_extras.h"
+#include "layers/std/std_fused.h"
+
+namespace tdseg {
+
+Tensor std_block(const Tensor& o, const StdParams& params, const StdExtras& extras,
+                 const StdConfig& cfg) {
+  validate_std(cfg, o, params, extras);
+  StdExtras ex = extras;
+  if (cfg.prior == StdPrior::SS && !ex.centers.defined()) {
+    InferenceGuard constant;  // the centre is data: no gradient flows through it
+    ex.centers = star_centroids(ops::softmax(ops::div_scalar(o, params.eps)), cfg.star_class);
+  }
+  return cfg.impl == StdImpl::Composed ? std_composed(o, params, ex, cfg)
+                                       : std_fused(o, params, ex, cfg);
+}
+
+StdParams std_params(const StdConfig& cfg, int64_t classes, DType dtype) {
+  return {Tensor::full({}, cfg.lambda, dtype), Tensor::full({}, cfg.eps, dtype),
+          Tensor::full({classes}, cfg.sigma, dtype)};
+}
+
+}  // namespace tdseg

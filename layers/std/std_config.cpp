@@ -1,0 +1,89 @@
+#include "layers/std/std_config.h"
+
+#include <cmath>
+
+#include "core/ops/checks.h"
+
+namespace tdseg {
+
+StdPrior parse_std_prior(const std::string& name) {
+  if (name == "none") return StdPrior::None;
+  if (name == "std") return StdPrior::STD;
+  if (name == "vp") return StdPrior::VP;
+  if (name == "ss") return StdPrior::SS;
+  throw ValueError("std: unknown prior '" + name + "' (none, std, vp or ss)");
+}
+
+const char* std_prior_name(StdPrior p) {
+  switch (p) {
+    case StdPrior::None: return "none";
+    case StdPrior::STD: return "std";
+    case StdPrior::VP: return "vp";
+    case StdPrior::SS: return "ss";
+  }
+  return "?";
+}
+
+void validate_std(const StdConfig& cfg, const Tensor& o, const StdParams& params,
+                  const StdExtras& extras) {
+  const char* op = "std";
+  ops::check_defined(op, o, "logits");
+  ops::check_floating(op, o);
+  ops::check_rank(op, o, 4, "logits [N, C, H, W]");
+  const int64_t N = o.size(0), C = o.size(1), H = o.size(2), W = o.size(3);
+  check<ShapeError>(N > 0 && C > 0 && H > 0 && W > 0, op, ": empty logits ", shape_str(o.shape()));
+  check<ValueError>(cfg.iters >= 0, op, ": iterations must be >= 0, got ", cfg.iters);
+  check<ValueError>(cfg.kernel_size >= 1 && cfg.kernel_size % 2 == 1, op, ": kernel size ",
+                    cfg.kernel_size, " must be odd and >= 1");
+  const std::pair<const char*, Shape> shapes[] = {{"lambda", {}}, {"eps", {}}, {"sigma", {C}}};
+  const Tensor* tensors[] = {&params.lambda, &params.eps, &params.sigma};
+  for (int k = 0; k < 3; ++k) {
+    ops::check_defined(op, *tensors[k], shapes[k].first);
+    ops::check_same_dtype(op, o, *tensors[k]);
+    check<ShapeError>(tensors[k]->shape() == shapes[k].second, op, ": ", shapes[k].first, " ",
+                      shape_str(tensors[k]->shape()), " must be ", shape_str(shapes[k].second));
+  }
+  const double eps = params.eps.item(), lambda = params.lambda.item();
+  check<ValueError>(eps > 0 && std::isfinite(eps), op, ": eps must be positive, got ", eps);
+  check<ValueError>(std::isfinite(lambda), op, ": lambda must be finite, got ", lambda);
+  const Tensor sigma = params.sigma.to(DType::Float64);
+  for (int64_t c = 0; c < C; ++c)
+    check<ValueError>(sigma.data<double>()[c] > 0, op, ": sigma of class ", c,
+                      " must be positive, got ", sigma.data<double>()[c]);
+  if (cfg.edge_weight) {
+    ops::check_defined(op, extras.edge, "edge weight (edge_weight is on)");
+    ops::check_same_dtype(op, o, extras.edge);
+    check<ShapeError>(extras.edge.shape() == Shape{N, 1, H, W}, op, ": edge weight ",
+                      shape_str(extras.edge.shape()), " must be ", shape_str({N, 1, H, W}));
+  }
+  if (cfg.prior == StdPrior::VP) {
+    ops::check_defined(op, extras.volumes, "volumes (VP-STD needs them)");
+    check<ShapeError>(extras.volumes.shape() == Shape{N, C}, op, ": volumes ",
+                      shape_str(extras.volumes.shape()), " must be [N, C] = ", shape_str({N, C}),
+                      " for logits ", shape_str(o.shape()));
+    const Tensor v = extras.volumes.to(DType::Float64);
+    for (int64_t k = 0; k < N * C; ++k)
+      check<ValueError>(v.data<double>()[k] >= 0 && std::isfinite(v.data<double>()[k]), op,
+                        ": volume ", v.data<double>()[k], " of image ", k / C, ", class ", k % C,
+                        " must be finite and >= 0");
+  }
+  if (cfg.prior == StdPrior::SS) {
+    check<ValueError>(cfg.star_class >= 0 && cfg.star_class < C, op, ": star class ",
+                      cfg.star_class, " is outside [0, ", C, ")");
+    check<ValueError>(!cfg.tau || (*cfg.tau > 0 && std::isfinite(*cfg.tau)), op,
+                      ": tau must be positive, got ", cfg.tau.value_or(0));
+    if (extras.centers.defined()) {
+      check<ShapeError>(extras.centers.shape() == Shape{N, 2}, op, ": centres ",
+                        shape_str(extras.centers.shape()), " must be [N, 2] = ",
+                        shape_str({N, 2}), " (cx, cy)");
+      const Tensor c = extras.centers.to(DType::Float64);
+      for (int64_t n = 0; n < N; ++n) {
+        const double cx = c.data<double>()[2 * n], cy = c.data<double>()[2 * n + 1];
+        check<ValueError>(cx >= 0 && cx <= W - 1 && cy >= 0 && cy <= H - 1, op, ": centre (", cx,
+                          ", ", cy, ") of image ", n, " is outside the ", W, "x", H, " image");
+      }
+    }
+  }
+}
+
+}  // namespace tdseg
