@@ -1,5 +1,7 @@
 #include "tools/tdseg/args.h"
 
+#include <cmath>
+
 namespace tdseg::cli {
 
 Args::Args(std::vector<std::string> tokens, std::string command) : command_(std::move(command)) {
@@ -63,6 +65,21 @@ int64_t Args::int_or(const std::string& name, int64_t fallback, int64_t min, int
                     " expects an integer, got '", *v, "'");
   check<UsageError>(x >= min && x <= max, command_, ": --", name, " must be in [", min, ", ",
                     max, "], got ", x);
+  return x;
+}
+
+double Args::double_or(const std::string& name, double fallback) {
+  auto v = option(name);
+  if (!v) return fallback;
+  size_t end = 0;
+  double x = 0;
+  try {
+    x = std::stod(*v, &end);
+  } catch (const std::exception&) {
+    end = 0;
+  }
+  check<UsageError>(end == v->size() && !v->empty() && std::isfinite(x), command_, ": --", name,
+                    " expects a number, got '", *v, "'");
   return x;
 }
 

@@ -23,6 +23,7 @@ class Args {
   std::optional<std::string> option(const std::string& name);
   std::string option_or(const std::string& name, const std::string& fallback);
   int64_t int_or(const std::string& name, int64_t fallback, int64_t min, int64_t max);
+  double double_or(const std::string& name, double fallback);  // any finite number
   std::string positional(size_t index, const std::string& what);  // required
   // Throws UsageError for unknown options or surplus positionals.
   void finish(size_t positionals_expected) const;

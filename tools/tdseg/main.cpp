@@ -43,6 +43,25 @@ const Command kCommands[] = {
      "measured in the same run (the best a GEMM-lowered convolution can do).\n"
      "Defaults: --repeat 10 --batch 2 --size 129.\n",
      cmd_bench},
+    {"std", "run an STD block (softmax, STD, VP-STD, SS-STD) on logits from a .npy file",
+     "usage: tdseg std --logits O.npy --out U.npy [--prior none|std|vp|ss] [--iters T]\n"
+     "                 [--lambda L] [--eps E] [--kernel-size K] [--sigma S]\n"
+     "                 [--volumes V.npy] [--centers C.npy] [--star-class I] [--tau TAU]\n"
+     "                 [--impl composed|fused] [--device cpu|cuda]\n"
+     "                 [--grad-output G.npy --grad-logits-out GO.npy]\n\n"
+     "Reads logits o [N, C, H, W] (float32 or float64; the output has that dtype) and writes\n"
+     "the final iterate u_T = softmax(z_T) of the block (see docs/unrolled-variational-layers.md):\n"
+     "  none  softmax(o / eps)\n"
+     "  std   Algorithm 1: u_{t+1} = softmax((o - lambda k*(1 - 2u_t)) / eps), u_0 = softmax(o/eps)\n"
+     "  vp    Algorithm 2 with volumes V [N, C] in pixels (--volumes, required)\n"
+     "  ss    Algorithm 3 with star class I and centres [N, 2] = (cx, cy) in pixels\n"
+     "        (--centers; the centroid of u_0 of class I when omitted)\n"
+     "k is the K x K Gaussian of width sigma, normalised to sum 1, zero padding.\n"
+     "Defaults: --prior std --iters 10 (50 for ss) --lambda 1 --eps 0.1 --kernel-size 7\n"
+     "--sigma 5 --star-class 1 --tau eps --impl fused --device cpu.\n"
+     "With --grad-output G ([N, C, H, W]) it also writes GO = G^T dU/dO, the vector-Jacobian\n"
+     "product of the whole block, to --grad-logits-out.\n",
+     cmd_std},
 };
 
 void print_overview() {
