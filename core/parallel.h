@@ -8,4 +8,11 @@ namespace tdseg {
 
 constexpr int64_t kParallelMinElements = 1 << 16;
 
+// f(i) for i in [0, n), shared among threads when n * work_per_item is large enough.
+template <typename F>
+void parallel_for(int64_t n, int64_t work_per_item, F&& f) {
+#pragma omp parallel for if (n * work_per_item >= kParallelMinElements)
+  for (int64_t i = 0; i < n; ++i) f(i);
+}
+
 }  // namespace tdseg

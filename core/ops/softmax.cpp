@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "core/autograd.h"
@@ -35,21 +36,25 @@ void softmax_forward_cpu(int64_t N, int64_t C, int64_t L, const T* x, T* y, bool
 #pragma omp parallel for if (N * C * L >= kParallelMinElements)
   for (int64_t job = 0; job < N * blocks; ++job) {
     const int64_t n = job / blocks, i0 = job % blocks * kBlock, len = std::min(kBlock, L - i0);
-    double m[kBlock], s[kBlock];
+    T m[kBlock];
+    double s[kBlock];
     const T* xn = x + n * C * L + i0;
     T* yn = y + n * C * L + i0;
-    std::fill(m, m + len, -INFINITY);
+    std::fill(m, m + len, -std::numeric_limits<T>::infinity());
     std::fill(s, s + len, 0.0);
     for (int64_t c = 0; c < C; ++c)
-      for (int64_t i = 0; i < len; ++i) m[i] = std::max<double>(m[i], xn[c * L + i]);
-    for (int64_t c = 0; c < C; ++c)
-      for (int64_t i = 0; i < len; ++i) s[i] += std::exp(xn[c * L + i] - m[i]);
-    for (int64_t i = 0; i < len; ++i) s[i] = log ? m[i] + std::log(s[i]) : 1.0 / s[i];
+      for (int64_t i = 0; i < len; ++i) m[i] = std::max(m[i], xn[c * L + i]);
+    // One exp per element: softmax keeps exp(x - m) in y and scales it by 1/s afterwards.
     for (int64_t c = 0; c < C; ++c)
       for (int64_t i = 0; i < len; ++i) {
-        const double v = xn[c * L + i];
-        yn[c * L + i] = static_cast<T>(log ? v - s[i] : std::exp(v - m[i]) * s[i]);
+        const T e = std::exp(xn[c * L + i] - m[i]);
+        s[i] += e;
+        if (!log) yn[c * L + i] = e;
       }
+    for (int64_t i = 0; i < len; ++i) s[i] = log ? m[i] + std::log(s[i]) : 1.0 / s[i];
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t i = 0; i < len; ++i)
+        yn[c * L + i] = log ? static_cast<T>(xn[c * L + i] - s[i]) : static_cast<T>(yn[c * L + i] * s[i]);
   }
 }
 
