@@ -141,7 +141,8 @@ Tensor Tensor::contiguous() const {
 
 Tensor Tensor::clone() const {
   Tensor out = empty(shape(), dtype(), device());
-  std::memcpy(out.data_ptr(), contiguous().data_ptr(), numel() * dtype_size(dtype()));
+  const Tensor src = contiguous();
+  std::memcpy(out.data_ptr(), src.data_ptr(), numel() * dtype_size(dtype()));
   return out;
 }
 

@@ -95,10 +95,11 @@ Tensor batch_norm2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
 
   const double M = static_cast<double>(N * L);
   std::vector<double> mean(C), invstd(C);
+  const Tensor xc = x.contiguous();
   Tensor out = Tensor::empty(x.shape(), x.dtype());
   dispatch_floating(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
-    const T* px = x.contiguous().data<T>();
+    const T* px = xc.data<T>();
     T* py = out.data<T>();
 #pragma omp parallel for if (x.numel() >= kParallelMinElements)
     for (int64_t c = 0; c < C; ++c) {

@@ -302,11 +302,12 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
                       shape_str(bias.shape()), " must be [", weight.size(0), "]");
   }
   const Geometry g = geometry(x, weight, o);
+  const Tensor xc = x.contiguous(), wc = weight.contiguous();
   Tensor out = Tensor::empty({g.N, g.M, g.OH, g.OW}, x.dtype());
   dispatch_floating(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
-    const T* px = x.contiguous().data<T>();
-    const T* pw = weight.contiguous().data<T>();
+    const T* px = xc.data<T>();
+    const T* pw = wc.data<T>();
     if (g.is_depthwise())
       forward_depthwise(g, px, pw, out.data<T>());
     else

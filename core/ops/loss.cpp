@@ -52,12 +52,13 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& target, int32_t ignore_in
                     shape_str(log_probs.shape()));
   const int64_t N = log_probs.size(0), C = log_probs.size(1);
   const int64_t L = N * C > 0 ? log_probs.numel() / (N * C) : 0;
-  const int32_t* t = target.contiguous().data<int32_t>();
+  const Tensor target_c = target.contiguous(), log_probs_c = log_probs.contiguous();
+  const int32_t* t = target_c.data<int32_t>();
   int64_t valid = 0;
   double sum = 0;
   dispatch_floating(log_probs.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
-    const T* lp = log_probs.contiguous().data<T>();
+    const T* lp = log_probs_c.data<T>();
     for (int64_t n = 0; n < N; ++n)
       for (int64_t i = 0; i < L; ++i) {
         const int32_t k = t[n * L + i];

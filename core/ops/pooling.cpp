@@ -37,10 +37,11 @@ Tensor global_avg_pool(const Tensor& x) {
   check_rank(op, x, 4, "input [N, C, H, W]");
   const int64_t planes = x.size(0) * x.size(1), L = x.size(2) * x.size(3);
   check<ShapeError>(L > 0, op, ": empty spatial size in ", shape_str(x.shape()));
+  const Tensor xc = x.contiguous();
   Tensor out = Tensor::empty({x.size(0), x.size(1), 1, 1}, x.dtype());
   dispatch_floating(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
-    const T* p = x.contiguous().data<T>();
+    const T* p = xc.data<T>();
     T* o = out.data<T>();
     for (int64_t k = 0; k < planes; ++k) {
       double s = 0;

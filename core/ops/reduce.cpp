@@ -23,10 +23,11 @@ Tensor reduce(const char* op, const Tensor& x, bool average) {
   check_floating(op, x);
   check<ShapeError>(!average || x.numel() > 0, op, ": mean of an empty tensor ",
                     shape_str(x.shape()));
+  const Tensor xc = x.contiguous();
   double s = 0;
   dispatch_floating(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
-    const T* p = x.contiguous().data<T>();
+    const T* p = xc.data<T>();
     for (int64_t i = 0; i < x.numel(); ++i) s += p[i];
   });
   const double factor = average ? 1.0 / x.numel() : 1.0;

@@ -74,10 +74,11 @@ Tensor resize_bilinear(const Tensor& x, int64_t out_h, int64_t out_w) {
   check<ShapeError>(x.size(2) >= 1 && x.size(3) >= 1, op, ": empty input ", shape_str(x.shape()));
   const int64_t H = x.size(2), W = x.size(3), planes = x.size(0) * x.size(1);
   const auto ty = taps(H, out_h), tx = taps(W, out_w);
+  const Tensor xc = x.contiguous();
   Tensor out = Tensor::empty({x.size(0), x.size(1), out_h, out_w}, x.dtype());
   dispatch_floating(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
-    const T* src = x.contiguous().data<T>();
+    const T* src = xc.data<T>();
     T* dst = out.data<T>();
 #pragma omp parallel for if (out.numel() >= kParallelMinElements)
     for (int64_t k = 0; k < planes; ++k)

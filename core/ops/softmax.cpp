@@ -109,10 +109,11 @@ Tensor softmax_impl(const Tensor& x, bool log) {
   check_defined(op, x, "input");
   check_floating(op, x);
   check<ShapeError>(x.dim() >= 2, op, ": input must be [N, C, ...], got ", shape_str(x.shape()));
+  const Tensor xc = x.contiguous();
   Tensor out = Tensor::empty(x.shape(), x.dtype());
   dispatch_floating(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
-    softmax_forward_cpu(x.size(0), x.size(1), pixels(x), x.contiguous().data<T>(),
+    softmax_forward_cpu(x.size(0), x.size(1), pixels(x), xc.data<T>(),
                         out.data<T>(), log);
   });
   if (!needs_grad({x})) return out;

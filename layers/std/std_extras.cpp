@@ -13,10 +13,11 @@ Tensor star_field(const Tensor& centers, int64_t H, int64_t W) {
   check<ShapeError>(centers.dim() == 2 && centers.size(1) == 2, op, ": centres must be [N, 2] (cx, cy), got ",
                     shape_str(centers.shape()));
   const int64_t N = centers.size(0);
+  const Tensor cc = centers.contiguous();
   Tensor s = Tensor::empty({N, 2, H, W}, centers.dtype());
   dispatch_floating(centers.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
-    const T* c = centers.contiguous().data<T>();
+    const T* c = cc.data<T>();
     T* p = s.data<T>();
     for (int64_t n = 0; n < N; ++n)
       for (int64_t y = 0; y < H; ++y)
@@ -35,10 +36,11 @@ Tensor star_centroids(const Tensor& u, int64_t i) {
   ops::check_rank(op, u, 4, "u [N, C, H, W]");
   check<ValueError>(i >= 0 && i < u.size(1), op, ": star class ", i, " is outside [0, ", u.size(1), ")");
   const int64_t N = u.size(0), C = u.size(1), H = u.size(2), W = u.size(3);
+  const Tensor uc = u.contiguous();
   Tensor c = Tensor::empty({N, 2}, u.dtype());
   dispatch_floating(u.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
-    const T* p = u.contiguous().data<T>();
+    const T* p = uc.data<T>();
     for (int64_t n = 0; n < N; ++n) {
       double mass = 0, sx = 0, sy = 0;
       for (int64_t y = 0; y < H; ++y)
@@ -62,7 +64,8 @@ Tensor volumes_from_labels(const Tensor& labels, int64_t C, DType dtype) {
   ops::check_rank(op, labels, 3, "labels [N, H, W]");
   const int64_t N = labels.size(0), L = labels.size(1) * labels.size(2);
   Tensor v = Tensor::zeros({N, C}, DType::Float64);
-  const int32_t* t = labels.contiguous().data<int32_t>();
+  const Tensor lc = labels.contiguous();
+  const int32_t* t = lc.data<int32_t>();
   for (int64_t n = 0; n < N; ++n)
     for (int64_t k = 0; k < L; ++k) {
       const int32_t label = t[n * L + k];
