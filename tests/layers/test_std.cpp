@@ -236,6 +236,41 @@ TEST(StdMath, CentroidCentresWhenNoneGiven) {
   EXPECT_TRUE(all_close(std_block(o, p, {}, c), std_block(o, p, given, c), 0, 0));
 }
 
+// ---- the extras ---------------------------------------------------------------------
+
+TEST(StdExtras, VolumesFromLabelsAndRatios) {
+  const Tensor labels = Tensor::from_vector<int32_t>({2, 2, 3}, {0, 1, 1, 255, 2, 1,  2, 2, 2, 2, 0, 255});
+  EXPECT_TRUE(all_close(volumes_from_labels(labels, 3, DType::Float64),
+                        Tensor::from_vector<double>({2, 3}, {1, 3, 1, 1, 0, 4}), 0, 0));
+  EXPECT_THROW_MSG(volumes_from_labels(Tensor::from_vector<int32_t>({1, 1, 2}, {0, 7}), 3, DType::Float64),
+                   ValueError, "volumes_from_labels: label 7 at image 0 is outside [0, 3)");
+  const Tensor v = volumes_from_ratios(Tensor::from_vector<double>({3}, {0.5, 0.25, 0.25}), 2, 4, 6);
+  EXPECT_TRUE(all_close(v, Tensor::from_vector<double>({2, 3}, {12, 6, 6, 12, 6, 6}), 0, 0));
+}
+
+TEST(StdExtras, StarFieldPointsAtTheCentre) {
+  const Tensor s = star_field(Tensor::from_vector<double>({1, 2}, {2, 1}), 3, 5);  // c = (x 2, y 1)
+  auto at = [&](int comp, int y, int x) { return s.data<double>()[(comp * 3 + y) * 5 + x]; };
+  EXPECT_EQ(at(0, 1, 2), 0.0);  // at the centre
+  EXPECT_EQ(at(1, 1, 2), 0.0);
+  EXPECT_DOUBLE_EQ(at(0, 1, 0), 1.0);  // left of it: points right (+x)
+  EXPECT_DOUBLE_EQ(at(1, 0, 2), 1.0);  // above it: points down (+y)
+  EXPECT_DOUBLE_EQ(at(0, 2, 3), -std::sqrt(0.5));
+  EXPECT_DOUBLE_EQ(at(1, 2, 3), -std::sqrt(0.5));
+}
+
+TEST(StdExtras, CentroidAndEdgeWeight) {
+  Tensor u = Tensor::zeros({1, 2, 4, 5}, DType::Float64);
+  u.data<double>()[20 + 1 * 5 + 3] = 1;  // class 1 mass at (x 3, y 1) and (x 1, y 3)
+  u.data<double>()[20 + 3 * 5 + 1] = 3;
+  EXPECT_TRUE(all_close(star_centroids(u, 1), Tensor::from_vector<double>({1, 2}, {1.5, 2.5}), 1e-15, 0));
+  // A vertical step of height 3 between columns 1 and 2: e = 1/(1+3) there, 1 elsewhere.
+  Tensor image = Tensor::zeros({1, 1, 2, 4}, DType::Float64);
+  for (int y = 0; y < 2; ++y)
+    for (int x = 2; x < 4; ++x) image.data<double>()[y * 4 + x] = 3;
+  EXPECT_TRUE(all_close(edge_weight(image), Tensor::from_vector<double>({1, 1, 2, 4}, {1, 0.25, 1, 1, 1, 0.25, 1, 1}), 1e-15, 0));
+}
+
 // ---- the layer and its errors -------------------------------------------------------
 
 TEST(StdHead, LearnableParametersAreNamedAndTrained) {
