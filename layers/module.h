@@ -53,4 +53,14 @@ class Module {
   bool training_ = true;
 };
 
+// A named group of children with no computation of its own, for the levels of a
+// hierarchy such as "entry_flow" in backbone.entry_flow.block1.
+class ModuleGroup : public Module {
+ public:
+  template <typename M>
+  std::shared_ptr<M> add(const std::string& name, std::shared_ptr<M> m) {
+    return register_module(name, std::move(m));
+  }
+};
+
 }  // namespace tdseg

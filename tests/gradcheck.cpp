@@ -15,24 +15,23 @@ Tensor randn64(const Shape& shape, uint64_t seed, double scale) {
   return Tensor::randn(shape, gen, DType::Float64, 0.0, scale);
 }
 
-void expect_gradients(const OpFn& f, std::vector<Tensor> inputs, const GradCheckOptions& o) {
-  std::vector<Tensor> leaves;
-  for (Tensor& t : inputs) {
-    t = t.clone();  // a private leaf, so the caller's tensors are left alone
-    if (t.dtype() == DType::Float64) t.set_requires_grad(true);
-  }
-  Tensor out = f(inputs);
+namespace {
+
+// Backpropagates L = sum(f() * R) once, then compares every leaf's gradient with central
+// differences of L, perturbing the leaf's elements in place.
+void compare(const std::function<Tensor()>& f, const std::vector<Tensor>& leaves,
+             const GradCheckOptions& o) {
+  for (const Tensor& x : leaves) x.zero_grad();
+  Tensor out = f();
   const Tensor R = randn64(out.shape(), 977);
   ops::sum(ops::mul(out, R)).backward();
-
   auto objective = [&] {
     InferenceGuard no_record;
-    return ops::sum(ops::mul(f(inputs), R)).item();
+    return ops::sum(ops::mul(f(), R)).item();
   };
-  for (size_t k = 0; k < inputs.size(); ++k) {
-    Tensor& x = inputs[k];
-    if (!x.requires_grad()) continue;
-    ASSERT_TRUE(x.grad().defined()) << "input " << k << " received no gradient";
+  for (size_t k = 0; k < leaves.size(); ++k) {
+    const Tensor& x = leaves[k];
+    ASSERT_TRUE(x.grad().defined()) << "leaf " << k << " received no gradient";
     const double* analytic = x.grad().data<double>();
     double* v = x.data<double>();
     int64_t bad = 0, checked = 0;
@@ -53,10 +52,37 @@ void expect_gradients(const OpFn& f, std::vector<Tensor> inputs, const GradCheck
       if (err <= o.atol + o.rtol * std::max(std::abs(analytic[j]), std::abs(numeric))) continue;
       if (bad++ < 5) first << "\n  [" << j << "] analytic " << analytic[j] << " numeric " << numeric;
     }
-    EXPECT_GT(checked, 0) << "input " << k << ": every element was skipped as a kink";
-    EXPECT_EQ(bad, 0) << "input " << k << " " << shape_str(x.shape()) << ": " << bad << " of "
+    EXPECT_GT(checked, 0) << "leaf " << k << ": every element was skipped as a kink";
+    EXPECT_EQ(bad, 0) << "leaf " << k << " " << shape_str(x.shape()) << ": " << bad << " of "
                       << checked << " gradients differ, max error " << worst << first.str();
   }
+}
+
+// Private float64 leaves for the caller's inputs, so its tensors are left alone.
+std::vector<Tensor> leaves_of(std::vector<Tensor>& inputs) {
+  std::vector<Tensor> leaves;
+  for (Tensor& t : inputs) {
+    t = t.clone();
+    if (t.dtype() == DType::Float64) leaves.push_back(t.set_requires_grad(true));
+  }
+  return leaves;
+}
+
+}  // namespace
+
+void expect_gradients(const OpFn& f, std::vector<Tensor> inputs, const GradCheckOptions& o) {
+  const std::vector<Tensor> leaves = leaves_of(inputs);
+  compare([&] { return f(inputs); }, leaves, o);
+}
+
+void expect_module_gradients(const OpFn& f, const Module& module, std::vector<Tensor> inputs,
+                             const GradCheckOptions& o) {
+  std::vector<Tensor> leaves = leaves_of(inputs);
+  for (const Tensor& p : module.parameters()) {
+    ASSERT_EQ(p.dtype(), DType::Float64) << "build the module in float64 to check it";
+    leaves.push_back(p);
+  }
+  compare([&] { return f(inputs); }, leaves, o);
 }
 
 }  // namespace tdseg::testing

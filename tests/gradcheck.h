@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/tensor.h"
+#include "layers/module.h"
 
 namespace tdseg::testing {
 
@@ -24,6 +25,11 @@ using OpFn = std::function<Tensor(const std::vector<Tensor>&)>;
 // Adds a GoogleTest failure, with the first mismatches, where the gradients disagree.
 void expect_gradients(const OpFn& f, std::vector<Tensor> inputs,
                       const GradCheckOptions& options = {});
+
+// The same check for a layer: f(inputs) runs the module, whose float64 parameters are
+// checked along with the inputs.
+void expect_module_gradients(const OpFn& f, const Module& module, std::vector<Tensor> inputs,
+                             const GradCheckOptions& options = {});
 
 // Seeded float64 helpers for tests.
 Tensor randn64(const Shape& shape, uint64_t seed, double scale = 1.0);

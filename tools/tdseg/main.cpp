@@ -21,9 +21,12 @@ const Command kCommands[] = {
      "usage: tdseg devices\n\nLists the CUDA devices this process can use, with name, memory and\n"
      "compute capability, or says in one line why there is none. Exits 0 either way.\n",
      cmd_devices},
-    {"inspect", "describe a tensor file (.npy): dtype, shape, min/max/mean/std",
-     "usage: tdseg inspect FILE\n\nFILE is a NumPy .npy file (float32, float64 or int32, C order).\n"
-     "Prints its dtype, shape and the min, max, mean and standard deviation of its values.\n"
+    {"inspect", "describe a tensor file (.npy) or a checkpoint (.safetensors)",
+     "usage: tdseg inspect FILE\n\nFILE is a NumPy .npy file (float32, float64 or int32, C order)\n"
+     "or a safetensors checkpoint (F32, F64, I32; recognised by its content).\n"
+     "For a .npy file, prints its dtype, shape and the min, max, mean and standard deviation\n"
+     "of its values; for a checkpoint, the number of tensors and values, the metadata, and\n"
+     "the name, dtype, shape and those statistics of every tensor, in file order.\n"
      "A missing, malformed or unsupported file exits 2 with one line naming the file.\n",
      cmd_inspect},
     {"smoke", "train a tiny segmentation net on random data and time forward/backward",
@@ -62,6 +65,27 @@ const Command kCommands[] = {
      "With --grad-output G ([N, C, H, W]) it also writes GO = G^T dU/dO, the vector-Jacobian\n"
      "product of the whole block, to --grad-logits-out.\n",
      cmd_std},
+    {"toy", "the paper's toy experiment (Fig. 6): softmax, STD and SS-STD on a noisy star",
+     "usage: tdseg toy [--out DIR] [--size N] [--noise S] [--seed K]\n\n"
+     "The toy experiment of the paper (section 4.1, Fig. 6). Draws an N x N image v of a\n"
+     "five-armed star (intensity 1) on a background (0) plus Gaussian noise of standard\n"
+     "deviation S, forms the features o_i = -1/2 (v - mu_i)^2 with mu the 2-means centres of\n"
+     "the pixel values, and segments v into 2 classes with softmax (no prior), STD (T = 10)\n"
+     "and SS-STD (T = 50, the star's known centre as the centre). Parameters: eps 0.25,\n"
+     "lambda 1, kernel 13x13, sigma 1.5, tau = eps (eps is above the paper's 0.1 because these\n"
+     "logits are of order 1; see tools/tdseg/toy_experiment.h).\n"
+     "Prints each method's IoU against the true mask and its star-shape violation\n"
+     "sum_x max(0, -s . grad u) (s the unit vector towards the centre), and STD's energy\n"
+     "F + R after each iteration (Theorem 3.1: it never increases). Writes into DIR:\n"
+     "  input.png                         the noisy image v\n"
+     "  mask.png                          the true object\n"
+     "  softmax.png, std.png, ss_std.png  u of the object class, black 0 to white 1\n"
+     "                                    (ss_std.png: the centre in red)\n"
+     "  figure.png                        all five side by side, titled, with IoU and\n"
+     "                                    violation\n"
+     "  energy.png                        the plot of F + R per STD iteration\n"
+     "Defaults: --out toy-out --size 96 (16 to 2048) --noise 0.5 --seed 1.\n",
+     cmd_toy},
 };
 
 void print_overview() {

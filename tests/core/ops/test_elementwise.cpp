@@ -2,6 +2,7 @@
 // finite differences, and the shape/dtype errors.
 #include <gtest/gtest.h>
 
+#include "core/ops/dropout.h"
 #include "core/ops/elementwise.h"
 #include "tests/check_close.h"
 #include "tests/gradcheck.h"
@@ -56,6 +57,34 @@ TEST(GradCheck, Scale) {
 TEST(GradCheck, Relu) {
   expect_gradients([](auto& t) { return ops::relu(t[0]); }, {randn64(kShape, 12)},
                    {1e-6, 1e-7, 1e-6, /*kink=*/1e-3});
+}
+
+TEST(DropoutForward, KeepsAboutKeepProbAndRescales) {
+  const Tensor x = randn64({4, 8, 16, 16}, 13);
+  Generator gen(14);
+  const Tensor y = ops::dropout(x, 0.9, gen);
+  int64_t kept = 0;
+  for (int64_t i = 0; i < x.numel(); ++i) {
+    const double a = x.data<double>()[i], b = y.data<double>()[i];
+    if (b != 0) {
+      ++kept;
+      EXPECT_NEAR(b, a / 0.9, 1e-15);
+    }
+  }
+  // 8192 Bernoulli(0.9) draws: 5 standard deviations is about 0.017.
+  EXPECT_NEAR(double(kept) / x.numel(), 0.9, 0.017);
+  Generator again(14);
+  EXPECT_TRUE(all_close(ops::dropout(x, 0.9, again), y, 0, 0));  // seeded: reproducible
+  Generator any(15);
+  EXPECT_TRUE(all_close(ops::dropout(x, 1.0, any), x, 0, 0));
+  EXPECT_THROW_MSG(ops::dropout(x, 0.0, any), ValueError, "dropout: keep probability 0 must be in (0, 1]");
+}
+
+TEST(GradCheck, Dropout) {  // a fresh generator per call, so every call draws the same mask
+  expect_gradients([](auto& t) {
+    Generator gen(16);
+    return ops::dropout(t[0], 0.7, gen);
+  }, {randn64(kShape, 17)});
 }
 
 TEST(ElementwiseErrors, ShapeAndDtype) {

@@ -1,0 +1,67 @@
+#include "data/png.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <limits>
+
+#include "core/error.h"
+
+// stb's writer, private to this file (static functions), without its unused ones' warnings.
+#define STB_IMAGE_WRITE_IMPLEMENTATION
+#define STB_IMAGE_WRITE_STATIC
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-function"
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#include "stb_image_write.h"
+#pragma GCC diagnostic pop
+
+namespace tdseg {
+
+namespace {
+
+[[noreturn]] void fail(const std::string& path, const std::string& why) {
+  throw IOError(cat(path, ": ", why));
+}
+
+void append(void* context, void* data, int size) {
+  auto* out = static_cast<std::vector<uint8_t>*>(context);
+  const auto* bytes = static_cast<const uint8_t*>(data);
+  out->insert(out->end(), bytes, bytes + size);
+}
+
+}  // namespace
+
+void write_png(const std::string& path, int64_t width, int64_t height, int channels,
+               const std::vector<uint8_t>& pixels) {
+  const int64_t limit = std::numeric_limits<int>::max() / 4;
+  check<ValueError>(width > 0 && height > 0 && width <= limit / height, "png: ", path,
+                    ": size ", width, "x", height, " must be positive and below 2^29 pixels");
+  check<ValueError>(channels == 1 || channels == 3, "png: ", path, ": ", channels,
+                    " channels, expected 1 (gray) or 3 (RGB)");
+  check<ValueError>(pixels.size() == static_cast<size_t>(width * height * channels), "png: ", path,
+                    ": ", pixels.size(), " bytes for ", width, "x", height, "x", channels);
+  std::vector<uint8_t> encoded;
+  if (!stbi_write_png_to_func(append, &encoded, static_cast<int>(width), static_cast<int>(height),
+                              channels, pixels.data(), static_cast<int>(width * channels)))
+    fail(path, "PNG encoding failed");
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    if (!f) fail(path, std::string("cannot write: ") + std::strerror(errno));
+    f.write(reinterpret_cast<const char*>(encoded.data()),
+            static_cast<std::streamsize>(encoded.size()));
+    if (!f.flush()) {
+      std::remove(tmp.c_str());
+      fail(path, "write failed");
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const std::string why = std::strerror(errno);
+    std::remove(tmp.c_str());
+    fail(path, "cannot rename the temporary file: " + why);
+  }
+}
+
+}  // namespace tdseg
