@@ -3,6 +3,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "core/counters.h"
+
 namespace tdseg {
 
 namespace {
@@ -24,6 +26,7 @@ bool needs_grad(const std::vector<Tensor>& inputs) {
 Tensor record(Tensor out, std::vector<Tensor> inputs, std::shared_ptr<Node> node) {
   if (!needs_grad(inputs)) return out;
   node->inputs = std::move(inputs);
+  counters().graph_bytes += out.numel() * static_cast<int64_t>(dtype_size(out.dtype()));
   out.impl().grad_fn = std::move(node);
   out.impl().requires_grad = true;
   return out;

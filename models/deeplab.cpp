@@ -20,15 +20,21 @@ DeepLabV3Plus::DeepLabV3Plus(const DeepLabConfig& c, DType dtype) : config_(c), 
     head_ = register_module("head", std::make_shared<StdHead>(c.classes, c.head, dtype));
 }
 
-Tensor DeepLabV3Plus::forward(const Tensor& x, const StdExtras& extras) const {
+Tensor DeepLabV3Plus::forward(const Tensor& x, const StdExtras& extras,
+                              const StageObserver& observe) const {
   check<ShapeError>(x.dim() == 4 && x.size(1) == 3, config_.name, ": input must be [N, 3, H, W], got ",
                     shape_str(x.shape()));
   const int64_t H = x.size(2), W = x.size(3);
-  const Xception::Features f = backbone_->forward(x);
-  const Tensor refined = decoder_->forward(aspp_->forward(f.out), f.low_level,
-                                           scale_dimension(H, 0.25), scale_dimension(W, 0.25));
-  const Tensor logits = ops::resize_bilinear(logits_->forward(refined), H, W);
-  return head_ ? head_->forward(logits, extras) : logits;
+  auto stage = [&](const char* name, Tensor t) {
+    if (observe) observe(name, t);
+    return t;
+  };
+  const Xception::Features f = backbone_->forward(x, observe);
+  const Tensor a = stage("aspp", aspp_->forward(f.out));
+  const Tensor refined = stage("decoder", decoder_->forward(a, f.low_level, scale_dimension(H, 0.25),
+                                                            scale_dimension(W, 0.25)));
+  const Tensor logits = stage("logits", ops::resize_bilinear(logits_->forward(refined), H, W));
+  return head_ ? stage("head", head_->forward(logits, extras)) : logits;
 }
 
 }  // namespace tdseg

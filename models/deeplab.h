@@ -40,7 +40,8 @@ class DeepLabV3Plus : public Module {
  public:
   DeepLabV3Plus(const DeepLabConfig& config, DType dtype = DType::Float32);
   // x: [N, 3, H, W] normalised images; returns z [N, classes, H, W].
-  Tensor forward(const Tensor& x, const StdExtras& extras = {}) const;
+  Tensor forward(const Tensor& x, const StdExtras& extras = {},
+                 const StageObserver& observe = nullptr) const;
   const DeepLabConfig& config() const { return config_; }
   const Xception& backbone() const { return *backbone_; }
 

@@ -100,11 +100,16 @@ Xception::Xception(const XceptionConfig& cfg, Generator& gen, DType dtype) {
   out_channels_ = c;
 }
 
-Xception::Features Xception::forward(const Tensor& x) const {
+Xception::Features Xception::forward(const Tensor& x, const StageObserver& observe) const {
   Features f;
-  Tensor y = conv2_->forward(conv1_->forward(x));
-  for (size_t i = 0; i < units_.size(); ++i)
+  Tensor y = conv1_->forward(x);
+  if (observe) observe("backbone.entry_flow.conv1", y);
+  y = conv2_->forward(y);
+  if (observe) observe("backbone.entry_flow.conv2", y);
+  for (size_t i = 0; i < units_.size(); ++i) {
     y = units_[i].second->forward(y, i == low_level_unit_ ? &f.low_level : nullptr);
+    if (observe) observe("backbone." + units_[i].first, y);
+  }
   f.out = y;
   return f;
 }

@@ -18,6 +18,7 @@
 // `middle_units` modules (16 for Xception-65, 8 for Xception-41).
 #pragma once
 #include <array>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -25,6 +26,10 @@
 #include "layers/separable_conv.h"
 
 namespace tdseg {
+
+// Called after each stage of a model's forward with the stage's name and output
+// (summaries and feature probes); the forward is the same with or without one.
+using StageObserver = std::function<void(const std::string& stage, const Tensor& output)>;
 
 struct XceptionConfig {
   double width = 1.0;
@@ -64,7 +69,7 @@ class Xception : public Module {
     Tensor low_level;  // entry_flow.block2's sepconv2 output, [N, 256 * width, ~H/4, ~W/4]
   };
   Xception(const XceptionConfig& config, Generator& gen, DType dtype = DType::Float32);
-  Features forward(const Tensor& x) const;
+  Features forward(const Tensor& x, const StageObserver& observe = nullptr) const;
   int64_t out_channels() const { return out_channels_; }
   int64_t low_level_channels() const { return low_level_channels_; }
   // Every module in order, for summaries: (name, module).

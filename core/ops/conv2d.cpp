@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/autograd.h"
+#include "core/counters.h"
 #include "core/gemm.h"
 #include "core/ops/checks.h"
 #include "core/parallel.h"
@@ -302,6 +303,7 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
                       shape_str(bias.shape()), " must be [", weight.size(0), "]");
   }
   const Geometry g = geometry(x, weight, o);
+  counters().conv_macs += g.N * g.M * g.OH * g.OW * g.kernel_rows();
   const Tensor xc = x.contiguous(), wc = weight.contiguous();
   Tensor out = Tensor::empty({g.N, g.M, g.OH, g.OW}, x.dtype());
   dispatch_floating(x.dtype(), op, [&](auto tag) {

@@ -6,6 +6,7 @@
 #include "core/autograd.h"
 #include "core/ops.h"
 #include "models/registry.h"
+#include "models/summary.h"
 #include "tests/check_close.h"
 #include "tests/gradcheck.h"
 
@@ -135,6 +136,21 @@ TEST(GradCheck, Aspp) {
   const Aspp aspp(4, 3, {1, 2, 3}, 1.0, {0.1, 1e-5}, gen, DType::Float64);
   expect_module_gradients([&](auto& t) { return aspp.forward(t[0]); }, aspp, {randn64({2, 4, 5, 6}, 9)},
                           {1e-6, 1e-7, 1e-5});
+}
+
+TEST(DeepLab, SummaryAccountsForEveryParameterAndMultiplyAdd) {
+  DeepLabV3Plus model(model_config("std-deeplabv3plus-xception-tiny", 4));
+  const ModelSummary s = summarize(model, 2, 33, 29);
+  ASSERT_EQ(s.rows.front().name, "backbone.entry_flow.conv1");
+  EXPECT_EQ(s.rows.front().output, (Shape{2, 4, 17, 15}));
+  EXPECT_EQ(s.rows.front().macs, 2 * 4 * 17 * 15 * 3 * 9);  // N M OH OW C K K, 4 = 32 / 8 filters
+  EXPECT_EQ(s.rows.back().name, "head");
+  int64_t params = 0;
+  for (const SummaryRow& r : s.rows) params += r.params;
+  EXPECT_EQ(params, model.parameter_count());
+  EXPECT_GT(s.total.graph_bytes, 0);
+  EXPECT_NE(format_summary(s).find("total: " + std::to_string(model.parameter_count()) + " parameters"),
+            std::string::npos);
 }
 
 TEST(DeepLabErrors, UnknownModelAndBadStride) {

@@ -59,9 +59,14 @@ expect 2 1 inspect "$dir/good.npy" --bogus
 expect 2 1 frobnicate
 expect 2 1 smoke --steps abc
 expect 2 1 bench nothing
-for c in version devices inspect smoke bench; do expect 0 0 "$c" --help; done
+for c in version devices inspect smoke bench model std toy; do expect 0 0 "$c" --help; done
 "$tdseg" devices | grep -Eq "no CUDA device|^cuda:0" || { echo "FAIL: devices output"; fails=$((fails + 1)); }
 expect 0 - smoke --steps 2 --size 17 --batch 1
+expect 0 0 model list
+expect 0 0 model summary deeplabv3plus-xception-tiny --input 65x49 --classes 3
+expect 2 1 model summary resnet50
+expect 2 1 model summary deeplabv3plus-xception-tiny --input 65by49
+expect 2 1 model frobnicate
 expect 0 0 toy --help
 expect 0 - toy --out "$dir/toy" --size 32
 for f in input mask softmax std ss_std figure energy; do

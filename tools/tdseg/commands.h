@@ -18,6 +18,7 @@ int cmd_inspect(Args&);
 int cmd_smoke(Args&);
 int cmd_bench(Args&);
 int cmd_std(Args&);
+int cmd_model(Args&);
 int cmd_toy(Args&);
 
 // Says in one line, on stderr, when the binary has CUDA but this machine has no GPU.

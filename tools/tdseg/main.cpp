@@ -46,6 +46,17 @@ const Command kCommands[] = {
      "measured in the same run (the best a GEMM-lowered convolution can do).\n"
      "Defaults: --repeat 10 --batch 2 --size 129.\n",
      cmd_bench},
+    {"model", "the model registry and a model's summary table",
+     "usage: tdseg model list\n"
+     "       tdseg model summary NAME [--classes N] [--input HxW] [--output-stride 8|16]\n"
+     "                                [--batch B]\n\n"
+     "summary runs one training-mode forward of model NAME on a random batch and prints, for\n"
+     "each stage (the root convolutions, every Xception module, ASPP, decoder, logits, head),\n"
+     "its output shape, parameters, the multiply-adds of its convolutions and the bytes of\n"
+     "activations the autograd graph keeps for backward; then totals per flow and overall.\n"
+     "Defaults: --classes 21 --input 513x513 --output-stride 16 --batch 2 (training-mode batch\n"
+     "norm needs two values per channel in ASPP's image pooling).\n",
+     cmd_model},
     {"std", "run an STD block (softmax, STD, VP-STD, SS-STD) on logits from a .npy file",
      "usage: tdseg std --logits O.npy --out U.npy [--prior none|std|vp|ss] [--iters T]\n"
      "                 [--lambda L] [--eps E] [--kernel-size K] [--sigma S]\n"
