@@ -67,7 +67,6 @@ expect 0 0 model summary deeplabv3plus-xception-tiny --input 65x49 --classes 3
 expect 2 1 model summary resnet50
 expect 2 1 model summary deeplabv3plus-xception-tiny --input 65by49
 expect 2 1 model frobnicate
-expect 0 0 toy --help
 expect 0 - toy --out "$dir/toy" --size 32
 for f in input mask softmax std ss_std figure energy; do
   [ "$(head -c 4 "$dir/toy/$f.png" 2>/dev/null | tail -c 3)" = PNG ] ||

@@ -51,7 +51,7 @@ void two_means(const double* v, int64_t n, double mu[2]) {
   }
 }
 
-// The intersection over union of {u_1 > 1/2} and the true object.
+// The intersection over union of {u_1 > 1/2} and the true object (never empty).
 double object_iou(const Tensor& u, const Tensor& mask) {
   const int64_t L = mask.numel();
   const double* u1 = u.data<double>() + L;
@@ -61,7 +61,7 @@ double object_iou(const Tensor& u, const Tensor& mask) {
     inter += pred && truth;
     uni += pred || truth;
   }
-  return uni > 0 ? static_cast<double>(inter) / uni : 1.0;
+  return static_cast<double>(inter) / uni;
 }
 
 }  // namespace
