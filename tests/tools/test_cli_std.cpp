@@ -2,42 +2,15 @@
 // own std_block; and the bad inputs that must exit 2 with one line on stderr.
 #include <gtest/gtest.h>
 
-#include <sys/wait.h>
-
-#include <cstdlib>
-#include <fstream>
-#include <string>
-
 #include "core/npy.h"
 #include "core/ops.h"
 #include "layers/std/std_block.h"
 #include "tests/check_close.h"
 #include "tests/gradcheck.h"
+#include "tests/tools/cli_run.h"
 
 namespace tdseg::testing {
 namespace {
-
-struct Outcome {
-  int code;
-  int stderr_lines;
-  std::string err;
-};
-
-// A file prefix of this test's own: ctest runs tests in parallel processes.
-std::string dir() {
-  return ::testing::TempDir() + "tdseg_" +
-         ::testing::UnitTest::GetInstance()->current_test_info()->name() + "_";
-}
-
-Outcome tdseg(const std::string& arguments) {
-  const std::string err = dir() + "stderr.txt";
-  const int status = std::system((std::string(TDSEG_BINARY) + " " + arguments + " >/dev/null 2>" + err).c_str());
-  std::ifstream f(err);
-  std::string text((std::istreambuf_iterator<char>(f)), {});
-  int lines = 0;
-  for (char c : text) lines += c == '\n';
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, lines, text};
-}
 
 TEST(CliStd, RoundTripMatchesTheLibrary) {
   const int64_t N = 2, C = 3, H = 9, W = 8;
