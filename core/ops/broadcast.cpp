@@ -8,6 +8,7 @@
 
 #include "core/autograd.h"
 #include "core/ops/checks.h"
+#include "core/ops/rows.h"
 
 namespace tdseg::ops {
 
@@ -50,26 +51,6 @@ struct SumChannelsBackward : Node {
   }
 };
 
-// Viewing x as [outer, size * inner] with outer the product of the dims before `dim` and
-// inner of those after it, the slice is the block of columns [start * inner, end * inner)
-// of every row.
-struct SliceLayout {
-  int64_t outer = 1, inner = 1;
-};
-
-SliceLayout slice_layout(const Shape& s, int dim) {
-  SliceLayout l;
-  for (int i = 0; i < dim; ++i) l.outer *= s[i];
-  for (size_t i = dim + 1; i < s.size(); ++i) l.inner *= s[i];
-  return l;
-}
-
-// Copies rows of `piece` bytes between a strided block and a packed one.
-void copy_rows(char* dst, int64_t dst_stride, const char* src, int64_t src_stride,
-               int64_t rows, int64_t piece) {
-  for (int64_t o = 0; o < rows; ++o) std::memcpy(dst + o * dst_stride, src + o * src_stride, piece);
-}
-
 struct SliceBackward : Node {
   int dim;
   int64_t start;
@@ -79,7 +60,7 @@ struct SliceBackward : Node {
     const Tensor g = g_in.contiguous();
     const Shape& shape = inputs[0].shape();
     Tensor dx = Tensor::zeros(shape, g.dtype());
-    const SliceLayout l = slice_layout(shape, dim);
+    const Rows l = rows_around(shape, dim);
     const int64_t es = dtype_size(g.dtype()), piece = g.size(dim) * l.inner * es;
     copy_rows(static_cast<char*>(dx.data_ptr()) + start * l.inner * es, shape[dim] * l.inner * es,
               static_cast<const char*>(g.data_ptr()), piece, l.outer, piece);
@@ -180,7 +161,7 @@ Tensor slice(const Tensor& x, int dim, int64_t start, int64_t end) {
   Shape out_shape = x.shape();
   out_shape[dim] = end - start;
   Tensor out = Tensor::empty(out_shape, x.dtype());
-  const SliceLayout l = slice_layout(x.shape(), dim);
+  const Rows l = rows_around(x.shape(), dim);
   const int64_t es = dtype_size(x.dtype()), piece = (end - start) * l.inner * es;
   copy_rows(static_cast<char*>(out.data_ptr()), piece,
             static_cast<const char*>(xc.data_ptr()) + start * l.inner * es,

@@ -7,28 +7,11 @@
 
 #include "core/autograd.h"
 #include "core/ops/checks.h"
+#include "core/ops/rows.h"
 
 namespace tdseg::ops {
 
 namespace {
-
-struct Layout {
-  int64_t outer = 1, inner = 1, total = 0;  // total = sum of sizes along dim
-};
-
-Layout layout(const Shape& s, int dim, int64_t total) {
-  Layout l;
-  for (int i = 0; i < dim; ++i) l.outer *= s[i];
-  for (size_t i = dim + 1; i < s.size(); ++i) l.inner *= s[i];
-  l.total = total;
-  return l;
-}
-
-// Copies rows of `piece` elements between a strided block and a packed one.
-void copy_rows(char* dst, int64_t dst_stride, const char* src, int64_t src_stride,
-               int64_t rows, int64_t piece) {
-  for (int64_t o = 0; o < rows; ++o) std::memcpy(dst + o * dst_stride, src + o * src_stride, piece);
-}
 
 struct ConcatBackward : Node {
   int dim;
@@ -36,7 +19,8 @@ struct ConcatBackward : Node {
   const char* name() const override { return "concat"; }
   std::vector<Tensor> backward(const Tensor& dy_in) override {
     Tensor dy = dy_in.contiguous();
-    const Layout l = layout(dy.shape(), dim, dy.size(dim));
+    const Rows l = rows_around(dy.shape(), dim);
+    const int64_t total = dy.size(dim);
     const size_t es = dtype_size(dy.dtype());
     std::vector<Tensor> grads;
     int64_t at = 0;
@@ -45,7 +29,7 @@ struct ConcatBackward : Node {
       if (x.requires_grad()) {
         Tensor g = Tensor::empty(x.shape(), x.dtype());
         copy_rows(static_cast<char*>(g.data_ptr()), piece,
-                  static_cast<const char*>(dy.data_ptr()) + at, l.total * l.inner * es, l.outer,
+                  static_cast<const char*>(dy.data_ptr()) + at, total * l.inner * es, l.outer,
                   piece);
         grads.push_back(g);
       } else {
@@ -82,7 +66,7 @@ Tensor concat(const std::vector<Tensor>& xs, int dim) {
   Shape out_shape = first.shape();
   out_shape[dim] = total;
   Tensor out = Tensor::empty(out_shape, first.dtype());
-  const Layout l = layout(out_shape, dim, total);
+  const Rows l = rows_around(out_shape, dim);
   const size_t es = dtype_size(first.dtype());
   int64_t at = 0;
   for (const Tensor& x : xs) {
