@@ -12,6 +12,8 @@
 
 namespace tdseg::cli {
 
+int bench_std(Args& args);  // bench_std.cpp
+
 namespace {
 
 struct ConvCase {
@@ -101,9 +103,10 @@ int bench_conv(Args& args) {
 }  // namespace
 
 int cmd_bench(Args& args) {
-  const std::string what = args.positional(0, "what to benchmark (conv)");
+  const std::string what = args.positional(0, "what to benchmark (conv or std)");
   if (what == "conv") return bench_conv(args);
-  throw UsageError("bench: unknown benchmark '" + what + "' (available: conv)");
+  if (what == "std") return bench_std(args);
+  throw UsageError("bench: unknown benchmark '" + what + "' (available: conv, std)");
 }
 
 }  // namespace tdseg::cli

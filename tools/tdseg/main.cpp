@@ -38,8 +38,14 @@ const Command kCommands[] = {
      "the cross-entropy, printing the loss and the forward and backward times.\n"
      "Defaults: --batch 4 --size 97 --classes 5 --width 16 --steps 20 --lr 0.5 --seed 1.\n",
      cmd_smoke},
-    {"bench", "CPU micro-benchmarks: `tdseg bench conv`",
-     "usage: tdseg bench conv [--repeat R] [--batch N] [--size S] [--json]\n\n"
+    {"bench", "CPU micro-benchmarks: `tdseg bench conv`, `tdseg bench std`",
+     "usage: tdseg bench conv [--repeat R] [--batch N] [--size S] [--json]\n"
+     "       tdseg bench std [--repeat R] [--batch N] [--classes C] [--size S] [--iters T]\n"
+     "                       [--json]\n\n"
+     "std times the STD heads (STD composed and fused, VP-STD fused, SS-STD fused with\n"
+     "T = 50) against a plain softmax + NLL head on random logits [N, C, S, S]: median ms of\n"
+     "the forward and of forward + backward, and the ratio of the latter to the baseline.\n"
+     "Defaults: --repeat 5 --batch 2 --classes 21 --size 129 --iters 10.\n\n"
      "Times conv2d forward and backward (input and weight gradients) on the CPU for the\n"
      "convolution shapes of an Xception-65 DeepLabV3+ at a reduced input size, and prints\n"
      "median milliseconds over R runs, GFLOP/s, and the ratio to the BLAS sgemm rate\n"
