@@ -9,9 +9,8 @@
 #include "data/png.h"
 #include "tests/check_close.h"
 
-// The reader lives only in this test (static functions): the library writes, never reads.
-#define STB_IMAGE_IMPLEMENTATION
-#define STB_IMAGE_STATIC
+// stb's own reader, to check the writer independently of data/image.h (which compiles
+// stb_image's implementation into the library: declarations only here).
 #include "stb_image.h"
 
 namespace tdseg::testing {

@@ -1,0 +1,158 @@
+// Reading images and masks: exact pixels for PNG, close ones for JPEG, palette masks as
+// indices, and an IOError naming the file for every kind of bad file.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "data/image.h"
+#include "data/png.h"
+#include "data/png_chunks.h"
+#include "tests/check_close.h"
+#include "tests/data/fixtures.h"
+
+namespace tdseg::testing {
+namespace {
+
+// RGB bytes [h, w, 3] as float32 [3, h, w].
+Tensor planar(const std::vector<uint8_t>& rgb, int64_t w, int64_t h) {
+  Tensor t = Tensor::empty({3, h, w});
+  for (int64_t k = 0; k < w * h; ++k)
+    for (int64_t c = 0; c < 3; ++c) t.data<float>()[c * w * h + k] = rgb[3 * k + c];
+  return t;
+}
+
+Tensor labels(const std::vector<uint8_t>& v, int64_t w, int64_t h) {
+  std::vector<int32_t> wide(v.begin(), v.end());
+  return Tensor::from_vector<int32_t>({h, w}, wide);
+}
+
+TEST(Image, Crc32OfTheCheckString) {
+  const std::string s = "123456789";
+  EXPECT_EQ(crc32(reinterpret_cast<const uint8_t*>(s.data()), s.size()), 0xCBF43926u);
+}
+
+TEST(Image, PngPixelsExactlyGrayExpanded) {
+  Generator gen(1);
+  const ScratchDir scratch("png");
+  const std::string dir = scratch.path();
+  const auto rgb = random_bytes(7 * 5 * 3, gen), gray = random_bytes(7 * 5, gen);
+  write_png(dir + "rgb.png", 7, 5, 3, rgb);
+  write_png(dir + "gray.png", 7, 5, 1, gray);
+  EXPECT_TRUE(all_close(read_image(dir + "rgb.png"), planar(rgb, 7, 5), 0, 0));
+  std::vector<uint8_t> gray3;
+  for (uint8_t v : gray) gray3.insert(gray3.end(), {v, v, v});
+  EXPECT_TRUE(all_close(read_image(dir + "gray.png"), planar(gray3, 7, 5), 0, 0));
+}
+
+TEST(Image, JpegPixelsClose) {
+  // A smooth random image: JPEG at quality 95 keeps it within a few levels (seen: 9).
+  Generator gen(2);
+  const int64_t w = 24, h = 16;
+  std::vector<uint8_t> rgb(w * h * 3);
+  const double fx = gen.uniform(0.1, 0.3), fy = gen.uniform(0.1, 0.3);
+  for (int64_t y = 0; y < h; ++y)
+    for (int64_t x = 0; x < w; ++x)
+      for (int64_t c = 0; c < 3; ++c)
+        rgb[(y * w + x) * 3 + c] = static_cast<uint8_t>(128 + 60 * std::sin(fx * x + fy * y + c));
+  const ScratchDir scratch("jpeg");
+  const std::string path = scratch.path() + "a.jpg";
+  write_jpeg(path, w, h, rgb);
+  EXPECT_TRUE(all_close(read_image(path), planar(rgb, w, h), 14, 0));  // tolerance: 14 levels
+}
+
+TEST(Image, GrayMaskValuesAsTheyAre) {
+  Generator gen(3);
+  const ScratchDir scratch("gray");
+  const std::string dir = scratch.path();
+  const auto values = random_bytes(9 * 4, gen);
+  write_png(dir + "m.png", 9, 4, 1, values);
+  EXPECT_TRUE(all_close(read_mask(dir + "m.png"), labels(values, 9, 4), 0, 0));
+  // Low bit depths are stored values too, not stretched to [0, 255].
+  const auto bits = random_bytes(11 * 3, gen, 0, 1), nibbles = random_bytes(11 * 3, gen, 0, 15);
+  write_bytes(dir + "1bit.png", indexed_png(11, 3, 1, kPngGray, {}, bits));
+  write_bytes(dir + "4bit.png", indexed_png(11, 3, 4, kPngGray, {}, nibbles));
+  EXPECT_TRUE(all_close(read_mask(dir + "1bit.png"), labels(bits, 11, 3), 0, 0));
+  EXPECT_TRUE(all_close(read_mask(dir + "4bit.png"), labels(nibbles, 11, 3), 0, 0));
+}
+
+TEST(Image, PaletteMaskAsIndicesNotColours) {
+  Generator gen(4);
+  const ScratchDir scratch("palette");
+  const std::string dir = scratch.path();
+  std::vector<uint8_t> idx = random_bytes(13 * 6, gen, 0, 20);
+  for (size_t k = 0; k < idx.size(); k += 7) idx[k] = 255;  // VOC's object borders
+  write_bytes(dir + "voc.png", indexed_png(13, 6, 8, kPngPalette, voc_palette(), idx));
+  EXPECT_TRUE(all_close(read_mask(dir + "voc.png"), labels(idx, 13, 6), 0, 0));
+  // 2-bit indices into a short palette.
+  const auto small = random_bytes(5 * 5, gen, 0, 3);
+  write_bytes(
+      dir + "small.png",
+      indexed_png(5, 5, 2, kPngPalette, {{9, 9, 9}, {200, 0, 0}, {0, 200, 0}, {1, 2, 3}}, small));
+  EXPECT_TRUE(all_close(read_mask(dir + "small.png"), labels(small, 5, 5), 0, 0));
+}
+
+TEST(Image, DuplicatePaletteColoursAreAnErrorOnlyWhereUsed) {
+  const ScratchDir scratch("dup");
+  const std::string dir = scratch.path();
+  const std::vector<std::array<uint8_t, 3>> palette{{0, 0, 0}, {128, 0, 0}, {0, 0, 0}};
+  write_bytes(dir + "unused.png", indexed_png(2, 2, 8, kPngPalette, palette, {1, 1, 1, 1}));
+  EXPECT_TRUE(all_close(read_mask(dir + "unused.png"), labels({1, 1, 1, 1}, 2, 2), 0, 0));
+  write_bytes(dir + "used.png", indexed_png(2, 2, 8, kPngPalette, palette, {1, 1, 2, 1}));
+  EXPECT_THROW_MSG(read_mask(dir + "used.png"), IOError,
+                   dir + "used.png: ambiguous palette PNG: colour (0, 0, 0) at (0, 1)");
+}
+
+TEST(Image, ErrorsNameTheFile) {
+  Generator gen(5);
+  const ScratchDir scratch("errors");
+  const std::string dir = scratch.path();
+  EXPECT_THROW_MSG(read_image(dir + "missing.png"), IOError,
+                   dir + "missing.png: cannot open: No such file or directory");
+  EXPECT_THROW_MSG(read_image(dir), IOError, "is a folder, not a file");
+  write_bytes(dir + "empty.png", {});
+  EXPECT_THROW_MSG(read_image(dir + "empty.png"), IOError,
+                   dir + "empty.png: not an image (empty file)");
+  write_bytes(dir + "noise.jpg", random_bytes(100, gen, 1, 200));
+  EXPECT_THROW_MSG(read_image(dir + "noise.jpg"), IOError,
+                   dir + "noise.jpg: not a PNG or JPEG image (unknown signature)");
+
+  const auto rgb = random_bytes(8 * 8 * 3, gen);
+  write_png(dir + "whole.png", 8, 8, 3, rgb);
+  auto png = read_file(dir + "whole.png");
+  write_bytes(dir + "cut.png", std::vector<uint8_t>(png.begin(), png.begin() + png.size() / 2));
+  EXPECT_THROW_MSG(read_image(dir + "cut.png"), IOError,
+                   dir + "cut.png: truncated PNG (chunk IDAT");
+  write_bytes(dir + "noend.png", std::vector<uint8_t>(png.begin(), png.end() - 12));
+  EXPECT_THROW_MSG(read_image(dir + "noend.png"), IOError,
+                   "noend.png: truncated PNG (ends at byte");
+  png[png.size() - 20] ^= 0x5A;  // inside IDAT's data
+  write_bytes(dir + "flipped.png", png);
+  EXPECT_THROW_MSG(read_image(dir + "flipped.png"), IOError,
+                   dir + "flipped.png: corrupt PNG (CRC mismatch in chunk IDAT");
+
+  write_jpeg(dir + "whole.jpg", 8, 8, rgb);
+  const auto jpg = read_file(dir + "whole.jpg");
+  write_bytes(dir + "cut.jpg", std::vector<uint8_t>(jpg.begin(), jpg.end() - 40));
+  EXPECT_THROW_MSG(
+      read_image(dir + "cut.jpg"), IOError,
+      dir + "cut.jpg: truncated JPEG (ends at byte " + std::to_string(jpg.size() - 40));
+  write_bytes(dir + "hollow.jpg", {0xFF, 0xD8, 0xFF, 0xD9});  // whole, but no frame
+  EXPECT_THROW_MSG(read_image(dir + "hollow.jpg"), IOError,
+                   dir + "hollow.jpg: corrupt image (stb_image: ");
+}
+
+TEST(Image, MasksMustHoldIndices) {
+  Generator gen(6);
+  const ScratchDir scratch("masks");
+  const std::string dir = scratch.path();
+  const auto rgb = random_bytes(4 * 4 * 3, gen);
+  write_png(dir + "rgb.png", 4, 4, 3, rgb);
+  EXPECT_THROW_MSG(
+      read_mask(dir + "rgb.png"), IOError,
+      dir + "rgb.png: a mask must be gray or palette indices, not PNG colour type 2 (RGB)");
+  write_jpeg(dir + "m.jpg", 4, 4, rgb);
+  EXPECT_THROW_MSG(read_mask(dir + "m.jpg"), IOError, dir + "m.jpg: a mask must be a PNG");
+}
+
+}  // namespace
+}  // namespace tdseg::testing
