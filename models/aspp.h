@@ -19,6 +19,9 @@ class Aspp : public Module {
   Aspp(int64_t in, int64_t depth, std::array<int64_t, 3> rates, double keep_prob,
        const BatchNormOptions& bn, Generator& gen, DType dtype = DType::Float32);
   Tensor forward(const Tensor& x) const;
+  // Restarts the dropout stream: training seeds it per step so that a resumed run draws
+  // the masks an uninterrupted one would.
+  void seed_dropout(uint64_t seed) { dropout_gen_ = Generator(seed); }
 
  private:
   double keep_prob_;

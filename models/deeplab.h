@@ -43,6 +43,7 @@ class DeepLabV3Plus : public Module {
   Tensor forward(const Tensor& x, const StdExtras& extras = {},
                  const StageObserver& observe = nullptr) const;
   const DeepLabConfig& config() const { return config_; }
+  void seed_dropout(uint64_t seed) { aspp_->seed_dropout(seed); }  // see Aspp::seed_dropout
   const Xception& backbone() const { return *backbone_; }
 
  private:

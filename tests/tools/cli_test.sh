@@ -59,7 +59,11 @@ expect 2 1 inspect "$dir/good.npy" --bogus
 expect 2 1 frobnicate
 expect 2 1 smoke --steps abc
 expect 2 1 bench nothing
-for c in version devices inspect smoke bench model std toy; do expect 0 0 "$c" --help; done
+for c in version devices inspect smoke bench model std toy train eval predict; do expect 0 0 "$c" --help; done
+expect 2 1 train --set train.lrr=0.1
+expect 2 1 train --set train.iters=abc
+expect 2 1 eval --checkpoint "$dir/missing.safetensors"
+expect 2 1 predict --checkpoint "$dir/good.ckpt" --input "$dir/none" --out "$dir/pred"
 "$tdseg" devices | grep -Eq "no CUDA device|^cuda:0" || { echo "FAIL: devices output"; fails=$((fails + 1)); }
 expect 0 - smoke --steps 2 --size 17 --batch 1
 expect 0 0 model list

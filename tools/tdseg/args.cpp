@@ -47,6 +47,17 @@ std::optional<std::string> Args::option(const std::string& name) {
   return std::nullopt;
 }
 
+std::vector<std::string> Args::options(const std::string& name) {
+  std::vector<std::string> values;
+  for (const auto& [n, v] : options_) {
+    if (n != name) continue;
+    used_.insert(name);
+    check<UsageError>(v.has_value(), command_, ": --", name, " needs a value");
+    values.push_back(*v);
+  }
+  return values;
+}
+
 std::string Args::option_or(const std::string& name, const std::string& fallback) {
   return option(name).value_or(fallback);
 }

@@ -21,6 +21,7 @@ class Args {
   bool help() const { return help_; }
   bool flag(const std::string& name);  // --name present (takes no value)
   std::optional<std::string> option(const std::string& name);
+  std::vector<std::string> options(const std::string& name);  // every --name VALUE, in order
   std::string option_or(const std::string& name, const std::string& fallback);
   int64_t int_or(const std::string& name, int64_t fallback, int64_t min, int64_t max);
   double double_or(const std::string& name, double fallback);  // any finite number

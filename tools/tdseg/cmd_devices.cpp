@@ -33,7 +33,8 @@ int cmd_devices(Args& args) {
 void note_cpu_fallback() {
   if (!cuda::built_with_cuda()) return;
   const cuda::Availability a = cuda::query_devices();
-  if (a.devices.empty()) std::fprintf(stderr, "tdseg: %s; running on the CPU\n", a.reason.c_str());
+  // On stdout: it is information, and stderr stays the one line of an error, if any.
+  if (a.devices.empty()) std::printf("tdseg: %s; running on the CPU\n", a.reason.c_str());
 }
 
 }  // namespace tdseg::cli

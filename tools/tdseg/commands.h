@@ -20,8 +20,11 @@ int cmd_bench(Args&);
 int cmd_std(Args&);
 int cmd_model(Args&);
 int cmd_toy(Args&);
+int cmd_train(Args&);
+int cmd_eval(Args&);
+int cmd_predict(Args&);
 
-// Says in one line, on stderr, when the binary has CUDA but this machine has no GPU.
+// Says in one line, on stdout, when the binary has CUDA but this machine has no GPU.
 void note_cpu_fallback();
 
 }  // namespace tdseg::cli

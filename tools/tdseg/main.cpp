@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "tools/tdseg/commands.h"
+#include "tools/tdseg/train_usage.h"
 
 namespace tdseg::cli {
 namespace {
@@ -109,6 +110,12 @@ const Command kCommands[] = {
      "  energy.png                        the plot of F + R per STD iteration\n"
      "Defaults: --out toy-out --size 96 (16 to 2048) --noise 0.5 --seed 1.\n",
      cmd_toy},
+    {"train", "train a segmentation network (no arguments: softmax vs STD on synthetic data)",
+     kTrainUsage, cmd_train},
+    {"eval", "evaluate a checkpoint: confusion matrix, per-class IoU, mIoU, pixel accuracy",
+     kEvalUsage, cmd_eval},
+    {"predict", "segment images with a checkpoint: mask, overlay and softmax-vs-STD pictures",
+     kPredictUsage, cmd_predict},
 };
 
 void print_overview() {

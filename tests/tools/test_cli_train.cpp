@@ -1,0 +1,106 @@
+// `tdseg train | eval | predict` as a user runs them: a short run and its files, eval's
+// table, predict's pictures, resume, the NaN stop (exit 1) and bad input (exit 2, one
+// line naming the key or file).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "data/png.h"
+#include "tests/tools/cli_run.h"
+#include "train/config.h"
+
+namespace tdseg::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Runs tdseg with stdout captured; returns (exit code, stdout).
+std::pair<int, std::string> run_out(const std::string& arguments) {
+  const std::string out = dir() + "stdout.txt";
+  const int status =
+      std::system((std::string(TDSEG_BINARY) + " " + arguments + " >" + out + " 2>&1").c_str());
+  std::ifstream f(out);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+          std::string(std::istreambuf_iterator<char>(f), {})};
+}
+
+const char* const kTiny =
+    " --set train.iters=4 --set train.batch_size=2 --set data.crop=33 --set data.synthetic_train=8"
+    " --set data.synthetic_val=2 --set eval.gallery=1 --set train.checkpoint_every=2 --quiet";
+
+TEST(CliTrain, HelpListsEveryConfigKey) {
+  const auto [code, text] = run_out("train --help");
+  ASSERT_EQ(code, 0);
+  for (const ConfigKey& k : config_keys()) EXPECT_NE(text.find(k.key), std::string::npos) << k.key;
+}
+
+TEST(CliTrain, TrainEvalPredictResume) {
+  const std::string run = dir() + "run";
+  fs::remove_all(run);
+  const Outcome t = tdseg("train --out " + run + kTiny);
+  ASSERT_EQ(t.code, 0) << t.err;
+  for (const char* f : {"config.json", "log.jsonl", "curves.png", "report.md",
+                        "checkpoints/step-000002.safetensors",
+                        "checkpoints/step-000004.safetensors", "checkpoints/best.safetensors"})
+    EXPECT_TRUE(fs::exists(fs::path(run) / f)) << f;
+
+  const auto [code, text] = run_out("eval --checkpoint " + run +
+                                    "/checkpoints/step-000004.safetensors"
+                                    " --set eval.flip=true --set eval.multi_scale=[0.75,1]");
+  EXPECT_EQ(code, 0) << text;
+  for (const char* s : {"confusion matrix", "mIoU", "pixel accuracy", "scales 0.75, 1 with flip",
+                        "background", "std head"})
+    EXPECT_NE(text.find(s), std::string::npos) << s << " in\n" << text;
+
+  // A 40x30 image with a bright square: predict writes its mask, overlay and STD strip.
+  std::vector<uint8_t> pixels(40 * 30 * 3, 90);
+  for (int y = 5; y < 20; ++y)
+    for (int x = 10; x < 25; ++x) pixels[(y * 40 + x) * 3] = 230;
+  const std::string images = dir() + "images";
+  fs::create_directories(images);
+  write_png(images + "/square.png", 40, 30, 3, pixels);
+  const Outcome p = tdseg("predict --checkpoint " + run + "/checkpoints/best.safetensors --input " +
+                          images + " --out " + dir() + "pred");
+  EXPECT_EQ(p.code, 0) << p.err;
+  for (const char* f : {"square_mask.png", "square_overlay.png", "square_strip.png"})
+    EXPECT_TRUE(fs::exists(fs::path(dir() + "pred") / f)) << f;
+
+  // Resuming the finished run evaluates it again and changes nothing; extending it works.
+  EXPECT_EQ(tdseg("train --quiet --resume " + run).code, 0);
+  const Outcome more = tdseg("train --quiet --resume " + run + " --set train.iters=6");
+  EXPECT_EQ(more.code, 0) << more.err;
+  EXPECT_TRUE(fs::exists(fs::path(run) / "checkpoints/step-000006.safetensors"));
+}
+
+TEST(CliTrain, DivergenceExitsOneNamingTheIteration) {
+  const Outcome r = tdseg("train --out " + dir() + "nan" + kTiny + " --set train.lr=1e30");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.stderr_lines, 1) << r.err;
+  EXPECT_NE(r.err.find("iteration"), std::string::npos) << r.err;
+}
+
+TEST(CliTrain, BadInputIsOneLineNamingTheCulprit) {
+  const std::pair<std::string, std::string> cases[] = {
+      {"train --set train.lrr=0.1", "train.lrr"},
+      {"train --set train.iters=abc", "train.iters"},
+      {"train --set model.name=resnet50", "model.name"},
+      {"train --set device=cuda", "device"},
+      {"train --config " + dir() + "missing.json", "missing.json"},
+      {"train --resume " + dir() + "nowhere", "nowhere"},
+      {"train --compare softmax,crf", "crf"},
+      {"train --bogus", "--bogus"},
+      {"eval", "--checkpoint"},
+      {"eval --checkpoint " + dir() + "missing.safetensors", "missing.safetensors"},
+      {"predict --checkpoint x", "--input"},
+  };
+  for (const auto& [args, culprit] : cases) {
+    const Outcome r = tdseg(args);
+    EXPECT_EQ(r.code, 2) << args << ": " << r.err;
+    EXPECT_EQ(r.stderr_lines, 1) << args << ": " << r.err;
+    EXPECT_NE(r.err.find(culprit), std::string::npos) << args << ": " << r.err;
+  }
+}
+
+}  // namespace
+}  // namespace tdseg::testing

@@ -1,0 +1,85 @@
+// The run configuration: defaults, files, --set overrides and the errors that name the key.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "tests/check_close.h"
+#include "train/config.h"
+
+namespace tdseg::testing {
+namespace {
+
+using nlohmann::json;
+
+TEST(Config, DefaultsParseAndRoundTrip) {
+  const RunConfig c = build_config("", {});
+  EXPECT_EQ(c.device, "cpu");
+  EXPECT_EQ(c.data.format, "synthetic");
+  EXPECT_EQ(c.model.head, "auto");
+  EXPECT_FALSE(c.model.iters.has_value());
+  EXPECT_EQ(c.train.optimizer, "sgd");
+  EXPECT_DOUBLE_EQ(c.train.momentum, 0.9);
+  EXPECT_DOUBLE_EQ(c.train.poly_power, 0.9);
+  EXPECT_EQ(c.eval.multi_scale, std::vector<double>{1.0});
+  // The effective JSON, as a run writes it, rebuilds the same configuration.
+  EXPECT_EQ(parse_config(c.json).json, c.json);
+  EXPECT_EQ(c.json.at("train").at("lr"), json(c.train.lr));
+}
+
+TEST(Config, OverridesParseJsonElseString) {
+  const RunConfig c = build_config(
+      "", {"train.lr=0.007", "model.head=vp", "eval.flip=true", "eval.multi_scale=[0.75,1,1.25]",
+           "model.std.iters=3", "data.root=/data/voc 2012", "train.iters=20"});
+  EXPECT_DOUBLE_EQ(c.train.lr, 0.007);
+  EXPECT_EQ(c.model.head, "vp");
+  EXPECT_TRUE(c.eval.flip);
+  EXPECT_EQ(c.eval.multi_scale, (std::vector<double>{0.75, 1, 1.25}));
+  EXPECT_EQ(c.model.iters, 3);
+  EXPECT_EQ(c.data.root, "/data/voc 2012");
+  EXPECT_EQ(c.train.iters, 20);
+  // An integer where a number is expected is fine; null resets an optional key.
+  EXPECT_DOUBLE_EQ(build_config("", {"train.lr=1"}).train.lr, 1.0);
+  EXPECT_FALSE(build_config("", {"model.std.iters=4", "model.std.iters=null"}).model.iters);
+}
+
+TEST(Config, FileNestedAndDottedThenOverrides) {
+  const std::string path = ::testing::TempDir() + "tdseg_config_file.json";
+  std::ofstream(path) << R"({"train": {"lr": 0.02, "iters": 7}, "model.head": "ss",
+                            "model": {"std": {"lambda": 2.5}}})";
+  const RunConfig c = build_config(path, {"train.iters=9"});
+  EXPECT_DOUBLE_EQ(c.train.lr, 0.02);
+  EXPECT_EQ(c.train.iters, 9);  // --set wins over the file
+  EXPECT_EQ(c.model.head, "ss");
+  EXPECT_DOUBLE_EQ(c.model.lambda, 2.5);
+}
+
+TEST(Config, ErrorsNameTheKey) {
+  EXPECT_THROW_MSG(build_config("", {"train.lrr=0.1"}), ValueError, "'train.lrr'");
+  EXPECT_THROW_MSG(build_config("", {"train.iters=abc"}), ValueError,
+                   "train.iters must be of type int");
+  EXPECT_THROW_MSG(build_config("", {"train.iters=1.5"}), ValueError, "train.iters");
+  EXPECT_THROW_MSG(build_config("", {"eval.flip=1"}), ValueError, "eval.flip");
+  EXPECT_THROW_MSG(build_config("", {"eval.multi_scale=[]"}), ValueError, "eval.multi_scale");
+  EXPECT_THROW_MSG(build_config("", {"train=3"}), ValueError, "'train'");
+  EXPECT_THROW_MSG(build_config("", {"train.lr"}), ValueError, "KEY=VALUE");
+  // Value checks.
+  EXPECT_THROW_MSG(build_config("", {"train.lr=-1"}), ValueError, "train.lr");
+  EXPECT_THROW_MSG(build_config("", {"model.head=crf"}), ValueError, "model.head must be one of");
+  EXPECT_THROW_MSG(build_config("", {"model.std.kernel_size=4"}), ValueError,
+                   "model.std.kernel_size");
+  EXPECT_THROW_MSG(build_config("", {"train.batch_size=1"}), ValueError, "train.batch_size");
+  EXPECT_THROW_MSG(build_config("", {"data.format=voc"}), ValueError, "data.root");
+  EXPECT_THROW_MSG(build_config("", {"device=tpu"}), ValueError, "device");
+  // Files: unknown nested keys, wrong types, unreadable files.
+  const std::string path = ::testing::TempDir() + "tdseg_config_bad.json";
+  std::ofstream(path) << R"({"model": {"std": {"lamda": 1}}})";
+  EXPECT_THROW_MSG(build_config(path, {}), ValueError, "'model.std.lamda'");
+  std::ofstream(path) << R"({"data": {"crop": "big"}})";
+  EXPECT_THROW_MSG(build_config(path, {}), ValueError, "data.crop");
+  std::ofstream(path) << "{not json";
+  EXPECT_THROW_MSG(build_config(path, {}), IOError, path);
+  EXPECT_THROW_MSG(build_config(path + ".missing", {}), IOError, path + ".missing");
+}
+
+}  // namespace
+}  // namespace tdseg::testing
