@@ -131,6 +131,8 @@ const std::vector<ConfigKey>& config_keys() {
       {"model.head", kString, "auto (from the name's prefix), softmax, std, vp or ss", "auto"},
       {"model.output_stride", kInt, "8 or 16", 16},
       {"model.keep_prob", kNumber, "ASPP dropout keep probability", 0.9},
+      {"model.init", kString, "a safetensors checkpoint to start from (\"\": none)", ""},
+      {"model.init_strict", kBool, "model.init must match every tensor (else: partial load)", false},
       {"model.std.iters", kOptInt, "T; null: 10, 50 for ss", nullptr},
       {"model.std.lambda", kNumber, "regularisation weight", 1.0},
       {"model.std.eps", kNumber, "entropic parameter (the paper: 0.1, fine-tuning)", 1.0},
@@ -232,6 +234,8 @@ RunConfig parse_config(const json& config) {
   if (c.model.output_stride != 8 && c.model.output_stride != 16)
     r.fail("model.output_stride", "must be 8 or 16");
   c.model.keep_prob = r.number("model.keep_prob", 0, 1, true);
+  c.model.init = r.str("model.init");
+  c.model.init_strict = r.boolean("model.init_strict");
   c.model.iters = r.opt_integer("model.std.iters", 0);
   c.model.lambda = r.number("model.std.lambda", 0, 1e6);
   c.model.eps = r.number("model.std.eps", 0, 1e6, true);

@@ -25,6 +25,8 @@ struct RunConfig {
   } data;
   struct Model {
     std::string name, head, impl;  // head: auto, softmax, std, vp, ss
+    std::string init;              // checkpoint to start from; "" none
+    bool init_strict = false;      // Strict load of `init` (else Partial: fine-tuning)
     int64_t output_stride = 0, kernel_size = 0;
     std::optional<int64_t> iters, star_class;
     double lambda = 0, eps = 0, sigma = 0, keep_prob = 0;

@@ -7,6 +7,7 @@
 
 #include "core/autograd.h"
 #include "core/ops.h"
+#include "layers/checkpoint.h"
 #include "layers/std/std_extras.h"
 #include "train/progress.h"
 #include "train/report.h"
@@ -125,6 +126,15 @@ TrainResult train(const RunConfig& config, const TrainOptions& options) {
   state.config = config.json;
   state.classes = classes;
   state.star_class = train_set->star_class();
+  if (options.resume.empty() && !config.model.init.empty()) {
+    // Fine-tuning: a strict load, or a partial one (another number of classes, a backbone
+    // converted from timm) that says what it skipped.
+    const LoadReport r = load_checkpoint(config.model.init, model,
+                                         config.model.init_strict ? LoadMode::Strict : LoadMode::Partial);
+    if (options.progress)
+      std::fprintf(options.progress, "model.init %s: %zu tensors loaded%s%s\n", config.model.init.c_str(),
+                   r.loaded.size(), r.complete() ? "" : "; skipped ", r.summary().c_str());
+  }
   if (!options.resume.empty()) {
     const CheckpointInfo loaded = load_run_checkpoint(options.resume, model, &optimizer);
     check<ValueError>(loaded.step <= config.train.iters, options.resume, ": at iteration ",

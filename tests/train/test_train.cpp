@@ -6,6 +6,8 @@
 #include <cmath>
 #include <filesystem>
 
+#include "layers/checkpoint.h"
+#include "models/registry.h"
 #include "tests/check_close.h"
 #include "train/run_checkpoint.h"
 #include "train/trainer.h"
@@ -43,6 +45,22 @@ RunConfig with(std::vector<std::string> sets, const std::vector<std::string>& mo
 // crop 49, lr 0.1) reach a validation mIoU of at least 20% on 40 synthetic images, where
 // predicting background everywhere scores about 15% (its IoU, ~0.74, over 5 classes).
 // Measured on 2 cores: 27.9%; with another seed or batch-norm momentum, 23% to 26%.
+// model.init: a checkpoint of the same network with 3 classes starts a 5-class run; the
+// partial load skips only the logits and says so, the strict one refuses naming them.
+TEST(Train, InitFromACheckpointWithOtherClasses) {
+  DeepLabV3Plus three(model_config("std-deeplabv3plus-xception-tiny", 3));
+  const std::string path = run_dir("init") + ".safetensors";
+  save_checkpoint(path, three);
+  TrainOptions o;
+  o.run_dir = run_dir("init_partial");
+  o.progress = nullptr;
+  const TrainResult r = train(with(small_run(1), {"model.init=" + path}), o);
+  EXPECT_EQ(r.history.steps.size(), 1u);
+  o.run_dir = run_dir("init_strict");
+  EXPECT_THROW_MSG(train(with(small_run(1), {"model.init=" + path, "model.init_strict=true"}), o),
+                   IOError, "2 mismatched (logits.weight: file float32[3, 32, 1, 1], model float32[5, 32, 1, 1]");
+}
+
 TEST(Train, LearnsTheSyntheticData) {
   TrainOptions o;
   o.run_dir = run_dir("learns");
