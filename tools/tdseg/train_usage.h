@@ -49,6 +49,8 @@ inline constexpr const char* kTrainUsage =
     "  model.head              \"auto\"  auto (the name's prefix), softmax, std, vp, ss\n"
     "  model.output_stride     16      8 or 16\n"
     "  model.keep_prob         0.9     ASPP dropout\n"
+    "  model.init              \"\"      a safetensors checkpoint to start from\n"
+    "  model.init_strict       false   every tensor of model.init must match (else partial)\n"
     "  model.std.iters         null    T (null: 10, ss 50)\n"
     "  model.std.lambda        1.0     model.std.kernel_size 7, model.std.sigma 5.0: the paper's\n"
     "  model.std.eps           1.0     the paper's 0.1 suits fine-tuning a pretrained network;\n"
