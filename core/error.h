@@ -34,4 +34,9 @@ void check(bool cond, Args&&... args) {
   if (!cond) throw E(cat(std::forward<Args>(args)...));
 }
 
+// Throws the IOError "PATH: why" of a file that cannot be read or written as it should.
+[[noreturn]] inline void fail_file(const std::string& path, const std::string& why) {
+  throw IOError(cat(path, ": ", why));
+}
+
 }  // namespace tdseg

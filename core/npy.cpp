@@ -14,15 +14,11 @@ namespace tdseg {
 
 namespace {
 
-[[noreturn]] void fail(const std::string& path, const std::string& why) {
-  throw IOError(cat(path, ": ", why));
-}
-
 std::string field(const std::string& header, const std::string& key, const std::string& path) {
   // 'key': value   where value is a quoted string, True/False or a (tuple)
   std::regex re("['\"]" + key + "['\"]\\s*:\\s*('[^']*'|\"[^\"]*\"|True|False|\\([^)]*\\))");
   std::smatch m;
-  if (!std::regex_search(header, m, re)) fail(path, "npy header has no '" + key + "' entry");
+  if (!std::regex_search(header, m, re)) fail_file(path, "npy header has no '" + key + "' entry");
   return m[1];
 }
 
@@ -31,7 +27,7 @@ DType parse_descr(std::string d, const std::string& path) {
   if (d == "<f4") return DType::Float32;
   if (d == "<f8") return DType::Float64;
   if (d == "<i4") return DType::Int32;
-  fail(path, "unsupported npy dtype '" + d + "' (tdseg reads <f4, <f8 and <i4)");
+  fail_file(path, "unsupported npy dtype '" + d + "' (tdseg reads <f4, <f8 and <i4)");
 }
 
 Shape parse_shape(const std::string& tuple, const std::string& path) {
@@ -46,7 +42,7 @@ Shape parse_shape(const std::string& tuple, const std::string& path) {
     consumed += it->length();
   }
   if (inner.find_first_not_of(" ", consumed) != std::string::npos)
-    fail(path, "malformed npy shape " + tuple);
+    fail_file(path, "malformed npy shape " + tuple);
   return s;
 }
 
@@ -54,33 +50,33 @@ Shape parse_shape(const std::string& tuple, const std::string& path) {
 
 Tensor load_npy(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
-  if (!f) fail(path, std::string("cannot open: ") + std::strerror(errno));
+  if (!f) fail_file(path, std::string("cannot open: ") + std::strerror(errno));
   unsigned char pre[8];
   if (!f.read(reinterpret_cast<char*>(pre), 8) || std::memcmp(pre, "\x93NUMPY", 6) != 0)
-    fail(path, "not a .npy file (bad magic)");
+    fail_file(path, "not a .npy file (bad magic)");
   const int major = pre[6];
-  if (major < 1 || major > 3) fail(path, cat("unsupported npy format version ", major, ".", int(pre[7])));
+  if (major < 1 || major > 3) fail_file(path, cat("unsupported npy format version ", major, ".", int(pre[7])));
   uint32_t hlen = 0;
   if (major == 1) {
     unsigned char b[2];
-    if (!f.read(reinterpret_cast<char*>(b), 2)) fail(path, "truncated npy header");
+    if (!f.read(reinterpret_cast<char*>(b), 2)) fail_file(path, "truncated npy header");
     hlen = b[0] | (b[1] << 8);
   } else {
     unsigned char b[4];
-    if (!f.read(reinterpret_cast<char*>(b), 4)) fail(path, "truncated npy header");
+    if (!f.read(reinterpret_cast<char*>(b), 4)) fail_file(path, "truncated npy header");
     hlen = b[0] | (b[1] << 8) | (b[2] << 16) | (uint32_t(b[3]) << 24);
   }
-  if (hlen > (1u << 20)) fail(path, cat("npy header length ", hlen, " is implausible"));
+  if (hlen > (1u << 20)) fail_file(path, cat("npy header length ", hlen, " is implausible"));
   std::string header(hlen, '\0');
-  if (!f.read(header.data(), hlen)) fail(path, "truncated npy header");
+  if (!f.read(header.data(), hlen)) fail_file(path, "truncated npy header");
   const DType dtype = parse_descr(field(header, "descr", path), path);
   if (field(header, "fortran_order", path) == "True")
-    fail(path, "Fortran-order arrays are not supported; save with np.ascontiguousarray");
+    fail_file(path, "Fortran-order arrays are not supported; save with np.ascontiguousarray");
   const Shape shape = parse_shape(field(header, "shape", path), path);
   Tensor t = Tensor::empty(shape, dtype);
   const size_t bytes = t.numel() * dtype_size(dtype);
   if (!f.read(static_cast<char*>(t.data_ptr()), bytes))
-    fail(path, cat("truncated npy data: ", shape_str(shape), " ", dtype_name(dtype), " needs ",
+    fail_file(path, cat("truncated npy data: ", shape_str(shape), " ", dtype_name(dtype), " needs ",
                    bytes, " bytes, the file has ", f.gcount()));
   return t;
 }
@@ -98,7 +94,7 @@ void save_npy(const std::string& path, const Tensor& t) {
   const std::string tmp = path + ".tmp";
   {
     std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) fail(tmp, std::string("cannot write: ") + std::strerror(errno));
+    if (!f) fail_file(tmp, std::string("cannot write: ") + std::strerror(errno));
     const uint16_t hlen = static_cast<uint16_t>(header.size());
     const unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0,
                                    static_cast<unsigned char>(hlen & 0xff),
@@ -107,10 +103,10 @@ void save_npy(const std::string& path, const Tensor& t) {
     f.write(header.data(), header.size());
     Tensor c = t.contiguous();
     f.write(static_cast<const char*>(c.data_ptr()), c.numel() * dtype_size(c.dtype()));
-    if (!f.flush()) fail(tmp, "write failed");
+    if (!f.flush()) fail_file(tmp, "write failed");
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0)
-    fail(path, std::string("cannot rename the temporary file: ") + std::strerror(errno));
+    fail_file(path, std::string("cannot rename the temporary file: ") + std::strerror(errno));
 }
 
 }  // namespace tdseg

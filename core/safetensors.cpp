@@ -17,10 +17,6 @@ namespace {
 using Json = nlohmann::ordered_json;
 constexpr uint64_t kMaxHeader = 100'000'000;  // the reference implementation's limit
 
-[[noreturn]] void fail(const std::string& path, const std::string& why) {
-  throw IOError(cat(path, ": ", why));
-}
-
 const char* code(DType t) {
   switch (t) {
     case DType::Float32: return "F32";
@@ -38,40 +34,40 @@ struct Entry {
 };
 
 DType parse_dtype(const Json& j, const std::string& what, const std::string& path) {
-  if (!j.is_string()) fail(path, what + "dtype " + j.dump() + " is not a string");
+  if (!j.is_string()) fail_file(path, what + "dtype " + j.dump() + " is not a string");
   const std::string d = j.get<std::string>();
   for (DType t : {DType::Float32, DType::Float64, DType::Int32})
     if (d == code(t)) return t;
-  fail(path, what + "unsupported dtype '" + d + "' (tdseg reads F32, F64 and I32)");
+  fail_file(path, what + "unsupported dtype '" + d + "' (tdseg reads F32, F64 and I32)");
 }
 
 Entry parse_entry(const std::string& name, const Json& j, const std::string& path) {
   const std::string what = "tensor '" + name + "': ";
   if (!j.is_object() || !j.contains("dtype") || !j.contains("shape") ||
       !j.contains("data_offsets"))
-    fail(path, what + "needs an object with dtype, shape and data_offsets");
+    fail_file(path, what + "needs an object with dtype, shape and data_offsets");
   Entry e{name, parse_dtype(j["dtype"], what, path), {}, 0, 0};
   const Json& shape = j["shape"];
-  if (!shape.is_array()) fail(path, what + "shape " + shape.dump() + " is not a list of sizes");
+  if (!shape.is_array()) fail_file(path, what + "shape " + shape.dump() + " is not a list of sizes");
   uint64_t bytes = dtype_size(e.dtype);
   for (const Json& d : shape) {
     if (!d.is_number_unsigned())
-      fail(path, what + "shape " + shape.dump() + " is not a list of sizes");
+      fail_file(path, what + "shape " + shape.dump() + " is not a list of sizes");
     const uint64_t n = d.get<uint64_t>();
     if (n > uint64_t(std::numeric_limits<int64_t>::max()) ||
         (n && bytes > std::numeric_limits<uint64_t>::max() / n))
-      fail(path, what + "shape " + shape.dump() + " is too large");
+      fail_file(path, what + "shape " + shape.dump() + " is too large");
     e.shape.push_back(static_cast<int64_t>(n));
     bytes *= n;
   }
   const Json& off = j["data_offsets"];
   if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() ||
       !off[1].is_number_unsigned() || off[0].get<uint64_t>() > off[1].get<uint64_t>())
-    fail(path, what + "data_offsets " + off.dump() + " is not [begin, end] with begin <= end");
+    fail_file(path, what + "data_offsets " + off.dump() + " is not [begin, end] with begin <= end");
   e.begin = off[0].get<uint64_t>();
   e.end = off[1].get<uint64_t>();
   if (e.end - e.begin != bytes)
-    fail(path, cat(what, "data_offsets ", off.dump(), " hold ", e.end - e.begin, " bytes but ",
+    fail_file(path, cat(what, "data_offsets ", off.dump(), " hold ", e.end - e.begin, " bytes but ",
                    code(e.dtype), shape_str(e.shape), " needs ", bytes));
   return e;
 }
@@ -90,11 +86,11 @@ Json parse_header(const std::string& text, const std::string& path) {
       return true;
     });
   } catch (const Json::parse_error& e) {
-    fail(path, cat("safetensors header is not valid JSON (error at byte ",
+    fail_file(path, cat("safetensors header is not valid JSON (error at byte ",
                    std::min<size_t>(e.byte, text.size()), " of ", text.size(), ")"));
   }
-  if (!j.is_object()) fail(path, "safetensors header is not a JSON object");
-  if (!duplicate.empty()) fail(path, "duplicate tensor name '" + duplicate + "' in the header");
+  if (!j.is_object()) fail_file(path, "safetensors header is not a JSON object");
+  if (!duplicate.empty()) fail_file(path, "duplicate tensor name '" + duplicate + "' in the header");
   return j;
 }
 
@@ -102,9 +98,9 @@ std::map<std::string, std::string> parse_metadata(const Json& header, const std:
   std::map<std::string, std::string> out;
   if (!header.contains("__metadata__")) return out;
   const Json& m = header["__metadata__"];
-  if (!m.is_object()) fail(path, "__metadata__ is not an object of strings");
+  if (!m.is_object()) fail_file(path, "__metadata__ is not an object of strings");
   for (const auto& [key, value] : m.items()) {
-    if (!value.is_string()) fail(path, "__metadata__ entry '" + key + "' is not a string");
+    if (!value.is_string()) fail_file(path, "__metadata__ entry '" + key + "' is not a string");
     out[key] = value.get<std::string>();
   }
   return out;
@@ -121,18 +117,18 @@ void check_layout(std::vector<Entry>& entries, uint64_t header_bytes, uint64_t f
   for (size_t i = 0; i < entries.size(); ++i) {
     const Entry& e = entries[i];
     if (e.begin < at)
-      fail(path, cat("tensors '", entries[i - 1].name, "' [", entries[i - 1].begin, ", ",
+      fail_file(path, cat("tensors '", entries[i - 1].name, "' [", entries[i - 1].begin, ", ",
                      entries[i - 1].end, ") and '", e.name, "' [", e.begin, ", ", e.end,
                      ") overlap"));
     if (e.begin > at)
-      fail(path, cat("bytes [", at, ", ", e.begin, ") of the data buffer belong to no tensor"));
+      fail_file(path, cat("bytes [", at, ", ", e.begin, ") of the data buffer belong to no tensor"));
     at = e.end;
   }
   const uint64_t data = file_bytes - 8 - header_bytes;
   if (at > data)
-    fail(path, cat("truncated: the header describes ", 8 + header_bytes + at,
+    fail_file(path, cat("truncated: the header describes ", 8 + header_bytes + at,
                    " bytes, the file has ", file_bytes));
-  if (at < data) fail(path, cat(data - at, " bytes follow the last tensor's data"));
+  if (at < data) fail_file(path, cat(data - at, " bytes follow the last tensor's data"));
 }
 
 uint64_t read_u64le(const unsigned char* b) {
@@ -145,20 +141,20 @@ uint64_t read_u64le(const unsigned char* b) {
 
 SafetensorsFile load_safetensors(const std::string& path) {
   std::ifstream f(path, std::ios::binary | std::ios::ate);
-  if (!f) fail(path, std::string("cannot open: ") + std::strerror(errno));
+  if (!f) fail_file(path, std::string("cannot open: ") + std::strerror(errno));
   const uint64_t size = static_cast<uint64_t>(f.tellg());
   f.seekg(0);
   unsigned char len[8];
   if (size < 8 || !f.read(reinterpret_cast<char*>(len), 8))
-    fail(path, cat("truncated: ", size, " bytes, too short for the 8-byte header length"));
+    fail_file(path, cat("truncated: ", size, " bytes, too short for the 8-byte header length"));
   const uint64_t n = read_u64le(len);
   if (n > kMaxHeader)
-    fail(path, cat("safetensors header length ", n, " is implausible (over ", kMaxHeader, ")"));
+    fail_file(path, cat("safetensors header length ", n, " is implausible (over ", kMaxHeader, ")"));
   if (n > size - 8)
-    fail(path, cat("truncated header: its length is ", n, " bytes, the file has ", size - 8,
+    fail_file(path, cat("truncated header: its length is ", n, " bytes, the file has ", size - 8,
                    " after the length"));
   std::string text(n, '\0');
-  if (!f.read(text.data(), n)) fail(path, "read error in the safetensors header");
+  if (!f.read(text.data(), n)) fail_file(path, "read error in the safetensors header");
   const Json header = parse_header(text, path);
 
   SafetensorsFile out;
@@ -170,7 +166,7 @@ SafetensorsFile load_safetensors(const std::string& path) {
   for (const Entry& e : entries) {
     Tensor t = Tensor::empty(e.shape, e.dtype);
     if (!f.read(static_cast<char*>(t.data_ptr()), e.end - e.begin))
-      fail(path, "read error in the data of tensor '" + e.name + "'");
+      fail_file(path, "read error in the data of tensor '" + e.name + "'");
     out.tensors.emplace_back(e.name, t);
   }
   return out;
@@ -204,7 +200,7 @@ void save_safetensors(const std::string& path,
   try {
     {
       std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-      if (!f) fail(tmp, std::string("cannot write: ") + std::strerror(errno));
+      if (!f) fail_file(tmp, std::string("cannot write: ") + std::strerror(errno));
       unsigned char len[8];
       for (int i = 0; i < 8; ++i) len[i] = static_cast<unsigned char>(text.size() >> (8 * i));
       f.write(reinterpret_cast<const char*>(len), 8);
@@ -214,10 +210,10 @@ void save_safetensors(const std::string& path,
         f.write(static_cast<const char*>(c.data_ptr()), c.numel() * dtype_size(c.dtype()));
       }
       f.close();
-      if (!f) fail(tmp, "write failed");
+      if (!f) fail_file(tmp, "write failed");
     }
     if (std::rename(tmp.c_str(), path.c_str()) != 0)
-      fail(path, std::string("cannot rename the temporary file: ") + std::strerror(errno));
+      fail_file(path, std::string("cannot rename the temporary file: ") + std::strerror(errno));
   } catch (...) {
     std::remove(tmp.c_str());
     throw;

@@ -27,10 +27,6 @@ namespace tdseg {
 
 namespace {
 
-[[noreturn]] void fail(const std::string& path, const std::string& why) {
-  throw IOError(cat(path, ": ", why));
-}
-
 struct Pixels {
   std::unique_ptr<uint8_t, void (*)(void*)> data{nullptr, stbi_image_free};
   int64_t width = 0, height = 0;
@@ -43,19 +39,19 @@ void check_whole(const std::vector<uint8_t>& bytes, const std::string& path) {
   } else if (is_jpeg(bytes)) {
     check_jpeg_complete(bytes, path);
   } else {
-    fail(path, bytes.empty() ? "not an image (empty file)"
+    fail_file(path, bytes.empty() ? "not an image (empty file)"
                              : "not a PNG or JPEG image (unknown signature)");
   }
 }
 
 // A whole file's pixels, `channels` per pixel.
 Pixels decode(const std::vector<uint8_t>& bytes, const std::string& path, int channels) {
-  if (bytes.size() > INT_MAX) fail(path, cat("too large to decode (", bytes.size(), " bytes)"));
+  if (bytes.size() > INT_MAX) fail_file(path, cat("too large to decode (", bytes.size(), " bytes)"));
   int w = 0, h = 0, n = 0;
   Pixels p;
   p.data.reset(
       stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &n, channels));
-  if (!p.data) fail(path, cat("corrupt image (stb_image: ", stbi_failure_reason(), ")"));
+  if (!p.data) fail_file(path, cat("corrupt image (stb_image: ", stbi_failure_reason(), ")"));
   p.width = w;
   p.height = h;
   return p;
@@ -87,9 +83,9 @@ Tensor palette_indices(const Pixels& p, const PngInfo& info, const std::string& 
       const std::string where = cat("colour (", int(c[0]), ", ", int(c[1]), ", ", int(c[2]),
                                     ") at (", k % p.width, ", ", k / p.width, ")");
       if (it == index.end())
-        fail(path, cat("corrupt palette PNG: ", where, " is not in its palette"));
+        fail_file(path, cat("corrupt palette PNG: ", where, " is not in its palette"));
       if (it->second < 0)
-        fail(path, cat("ambiguous palette PNG: ", where, " belongs to several palette entries"));
+        fail_file(path, cat("ambiguous palette PNG: ", where, " belongs to several palette entries"));
       last_key = key;
       last = it->second;
     }
@@ -101,13 +97,13 @@ Tensor palette_indices(const Pixels& p, const PngInfo& info, const std::string& 
 }  // namespace
 
 std::vector<uint8_t> read_file(const std::string& path) {
-  if (std::filesystem::is_directory(path)) fail(path, "is a folder, not a file");
+  if (std::filesystem::is_directory(path)) fail_file(path, "is a folder, not a file");
   std::ifstream f(path, std::ios::binary | std::ios::ate);
-  if (!f) fail(path, std::string("cannot open: ") + std::strerror(errno));
+  if (!f) fail_file(path, std::string("cannot open: ") + std::strerror(errno));
   const std::streamoff size = f.tellg();
   std::vector<uint8_t> bytes(static_cast<size_t>(size));
   f.seekg(0);
-  if (!f.read(reinterpret_cast<char*>(bytes.data()), size)) fail(path, "read failed");
+  if (!f.read(reinterpret_cast<char*>(bytes.data()), size)) fail_file(path, "read failed");
   return bytes;
 }
 
@@ -125,15 +121,15 @@ Tensor read_image(const std::string& path) {
 
 Tensor read_mask(const std::string& path) {
   const std::vector<uint8_t> bytes = read_file(path);
-  if (!is_png(bytes)) fail(path, "a mask must be a PNG (gray or palette indices)");
+  if (!is_png(bytes)) fail_file(path, "a mask must be a PNG (gray or palette indices)");
   const PngInfo info = read_png_info(bytes, path);  // also checks the file is whole
   if (info.color_type == kPngPalette) return palette_indices(decode(bytes, path, 3), info, path);
   if (info.color_type != kPngGray)
-    fail(path, cat("a mask must be gray or palette indices, not PNG colour type ", info.color_type,
+    fail_file(path, cat("a mask must be gray or palette indices, not PNG colour type ", info.color_type,
                    info.color_type == 2   ? " (RGB)"
                    : info.color_type == 4 ? " (gray+alpha)"
                                           : " (RGBA)"));
-  if (info.bit_depth == 16) fail(path, "16-bit gray masks are not supported (expected 8 bits)");
+  if (info.bit_depth == 16) fail_file(path, "16-bit gray masks are not supported (expected 8 bits)");
   const Pixels p = decode(bytes, path, 1);
   // stb_image stretches 1, 2 and 4-bit gray to [0, 255]; undo it to get the stored values.
   const int scale = 255 / ((1 << info.bit_depth) - 1);

@@ -21,10 +21,6 @@ namespace tdseg {
 
 namespace {
 
-[[noreturn]] void fail(const std::string& path, const std::string& why) {
-  throw IOError(cat(path, ": ", why));
-}
-
 void append(void* context, void* data, int size) {
   auto* out = static_cast<std::vector<uint8_t>*>(context);
   const auto* bytes = static_cast<const uint8_t*>(data);
@@ -45,22 +41,22 @@ void write_png(const std::string& path, int64_t width, int64_t height, int chann
   std::vector<uint8_t> encoded;
   if (!stbi_write_png_to_func(append, &encoded, static_cast<int>(width), static_cast<int>(height),
                               channels, pixels.data(), static_cast<int>(width * channels)))
-    fail(path, "PNG encoding failed");
+    fail_file(path, "PNG encoding failed");
   const std::string tmp = path + ".tmp";
   {
     std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) fail(path, std::string("cannot write: ") + std::strerror(errno));
+    if (!f) fail_file(path, std::string("cannot write: ") + std::strerror(errno));
     f.write(reinterpret_cast<const char*>(encoded.data()),
             static_cast<std::streamsize>(encoded.size()));
     if (!f.flush()) {
       std::remove(tmp.c_str());
-      fail(path, "write failed");
+      fail_file(path, "write failed");
     }
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     const std::string why = std::strerror(errno);
     std::remove(tmp.c_str());
-    fail(path, "cannot rename the temporary file: " + why);
+    fail_file(path, "cannot rename the temporary file: " + why);
   }
 }
 
