@@ -33,14 +33,19 @@ std::vector<std::string> model_names() {
   return names;
 }
 
+std::string model_family(const std::string& name) {
+  for (const HeadPrefix& h : kHeads)
+    if (name.rfind(h.prefix, 0) == 0) return name.substr(std::string(h.prefix).size());
+  return name;
+}
+
 DeepLabConfig model_config(const std::string& name, int64_t classes, int64_t output_stride) {
   DeepLabConfig c;
   c.name = name;
   c.classes = classes;
-  std::string family = name;
+  const std::string family = model_family(name);
   for (const HeadPrefix& h : kHeads)
-    if (family.rfind(h.prefix, 0) == 0) {
-      family = family.substr(std::string(h.prefix).size());
+    if (name.rfind(h.prefix, 0) == 0) {
       c.head = StdConfig();
       c.head.prior = h.prior;
       if (h.prior == StdPrior::SS) c.head.iters = 50;

@@ -17,5 +17,7 @@ namespace tdseg {
 // Throws ValueError naming the unknown model and listing the known ones.
 DeepLabConfig model_config(const std::string& name, int64_t classes, int64_t output_stride = 16);
 std::vector<std::string> model_names();
+// The name without its head prefix: "ss-std-deeplabv3plus-xception65" -> "deeplabv3plus-xception65".
+std::string model_family(const std::string& name);
 
 }  // namespace tdseg

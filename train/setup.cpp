@@ -91,12 +91,6 @@ std::string head_name(const DeepLabConfig& config) {
   return config.head.prior == StdPrior::None ? "softmax" : std_prior_name(config.head.prior);
 }
 
-std::string family_name(const std::string& name) {
-  for (const char* prefix : {"vp-std-", "ss-std-", "std-"})
-    if (name.rfind(prefix, 0) == 0) return name.substr(std::string(prefix).size());
-  return name;
-}
-
 OptimizerOptions optimizer_options(const RunConfig& config) {
   OptimizerOptions o;
   o.kind = config.train.optimizer;

@@ -5,6 +5,7 @@
 
 #include "data/loader.h"
 #include "models/deeplab.h"
+#include "models/registry.h"
 #include "train/config.h"
 #include "train/optimizer.h"
 
@@ -29,8 +30,6 @@ LoaderOptions eval_loader_options(const RunConfig& config);
 DeepLabConfig run_model_config(const RunConfig& config, int64_t classes, int64_t star_class);
 // "softmax", "std", "vp" or "ss": the head a config selects.
 std::string head_name(const DeepLabConfig& config);
-// The registry name without its head prefix: "deeplabv3plus-xception-tiny".
-std::string family_name(const std::string& model_name);
 
 OptimizerOptions optimizer_options(const RunConfig& config);
 

@@ -153,7 +153,7 @@ TrainResult train(const RunConfig& config, const TrainOptions& options) {
   TrainResult result;
   result.run_dir = run.string();
   result.head = head_name(mc);
-  result.model = family_name(mc.name);
+  result.model = model_family(mc.name);
   result.class_names = val_set->class_names();
   const LoaderOptions loader_options = train_loader_options(config);
   Loader loader(*train_set, loader_options);

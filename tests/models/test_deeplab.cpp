@@ -153,6 +153,15 @@ TEST(DeepLab, SummaryAccountsForEveryParameterAndMultiplyAdd) {
             std::string::npos);
 }
 
+TEST(DeepLab, RegistryFamiliesAndHeads) {
+  EXPECT_EQ(model_family("ss-std-deeplabv3plus-xception65"), "deeplabv3plus-xception65");
+  EXPECT_EQ(model_family("std-deeplabv3plus-xception-tiny"), "deeplabv3plus-xception-tiny");
+  EXPECT_EQ(model_family("deeplabv3plus-xception41"), "deeplabv3plus-xception41");
+  EXPECT_EQ(model_config("vp-std-deeplabv3plus-xception-tiny", 3).head.prior, StdPrior::VP);
+  EXPECT_EQ(model_config("ss-std-deeplabv3plus-xception-tiny", 3).head.iters, 50);
+  EXPECT_EQ(model_config("deeplabv3plus-xception-tiny", 3).head.prior, StdPrior::None);
+}
+
 TEST(DeepLabErrors, UnknownModelAndBadStride) {
   EXPECT_THROW_MSG(model_config("resnet50", 21), ValueError, "model: unknown model 'resnet50' (known: deeplabv3plus-xception65");
   EXPECT_THROW_MSG(model_config("deeplabv3plus-xception65", 21, 32), ValueError, "output stride 32 must be 8 or 16");

@@ -27,7 +27,7 @@ int cmd_eval(Args& args) {
   const EvalResult r = evaluate(*model, *val, eval_loader_options(config), eval_options(config));
   const auto names = val->class_names();
   std::printf("%s: %s, %s head, on %s (%s split, %lld images, %.1f s)\n", checkpoint->c_str(),
-              family_name(model->config().name).c_str(), head_name(model->config()).c_str(),
+              model_family(model->config().name).c_str(), head_name(model->config()).c_str(),
               val->name().c_str(), config.eval.split.c_str(), static_cast<long long>(r.images),
               r.seconds);
   std::printf("evaluation: %s\n\nconfusion matrix:\n%s\n%s", r.description.c_str(),

@@ -103,7 +103,7 @@ int cmd_train(Args& args) {
   }
   note_cpu_fallback();
   const std::string base = out.value_or("runs/main");
-  const std::string family = family_name(configs[0].model.name);
+  const std::string family = model_family(configs[0].model.name);
   std::printf("tdseg train: %s with the heads", family.c_str());
   for (const std::string& h : heads) std::printf(" %s", h.c_str());
   std::printf(" on %s data, %lld iterations each; runs in %s/\n\n", configs[0].data.format.c_str(),
