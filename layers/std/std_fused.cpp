@@ -182,7 +182,7 @@ Grads backward(const Problem<T>& pb, const Saved<T>& saved, const T* gz_T, T* go
   }
   // z_0 = o / eps
   fused::for_each(pb, [&](int64_t, int64_t, int64_t i) { go[i] += gz[i] / pb.eps; });
-  if (pb.need_eps) g.eps -= fused::dot(n, gz.data(), pb.o.data()) / (static_cast<double>(pb.eps) * pb.eps);
+  if (pb.need_eps) g.eps -= fused::dot(n, gz.data(), pb.o) / (static_cast<double>(pb.eps) * pb.eps);
   return g;
 }
 
@@ -200,7 +200,8 @@ struct StdFusedBackward : Node {
   const char* name() const override { return "std_fused"; }
   void release_saved() override {
     saved = Saved<T>();
-    pb.o = {};
+    pb.o_tensor = Tensor();
+    pb.o = nullptr;
   }
   std::vector<Tensor> backward(const Tensor& gz_in) override {
     const Tensor &lambda = inputs[1], &eps = inputs[2], &sigma = inputs[3];
@@ -223,8 +224,9 @@ Tensor run(const Tensor& o, const StdParams& params, const StdExtras& extras, co
   Problem<T> pb{N, C, H, W, H * W, cfg.prior == StdPrior::None ? 0 : cfg.iters, cfg.prior,
                 static_cast<T>(params.lambda.item()), eps, static_cast<T>(cfg.tau.value_or(eps)),
                 !cfg.tau.has_value(), params.eps.requires_grad(), params.sigma.requires_grad(),
-                GaussianTaps(values<double>(params.sigma), cfg.kernel_size), values<T>(o), {}, {},
-                {}, static_cast<T>(1e-6 * H * W), cfg.star_class};
+                GaussianTaps(values<double>(params.sigma), cfg.kernel_size), o.contiguous(),
+                nullptr, {}, {}, {}, static_cast<T>(1e-6 * H * W), cfg.star_class};
+  pb.o = pb.o_tensor.template data<T>();
   if (cfg.edge_weight) pb.edge = values<T>(extras.edge);
   if (cfg.prior == StdPrior::SS) pb.s = values<T>(star_field(extras.centers, H, W));
   if (cfg.prior == StdPrior::VP) {

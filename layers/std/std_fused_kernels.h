@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/parallel.h"
+#include "core/tensor.h"
 #include "layers/std/gaussian_blur.h"
 #include "layers/std/std_config.h"
 
@@ -20,7 +21,8 @@ struct Problem {
   bool tau_follows_eps;
   bool need_eps, need_sigma;  // skip the work of gradients nobody asked for
   GaussianTaps taps;
-  std::vector<T> o;
+  Tensor o_tensor;            // the logits (shared with the graph's input, not copied)
+  const T* o = nullptr;       // o_tensor's data
   std::vector<T> edge;        // [N, L], empty without the edge weight
   std::vector<T> s;           // SS: star field [N, 2, L]
   std::vector<T> log_v;       // VP: log max(V, floor) [N, C]
