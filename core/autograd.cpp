@@ -86,7 +86,7 @@ void run_backward(const Tensor& root, const Tensor& grad) {
   if (!seed.defined()) {
     check<AutogradError>(root.numel() == 1, "backward: ", root.str(),
                          " is not a scalar; pass the gradient of the output");
-    seed = Tensor::full(root.shape(), 1.0, root.dtype());
+    seed = Tensor::full(root.shape(), 1.0, root.dtype(), root.device());
   }
   check<ShapeError>(seed.shape() == root.shape() && seed.dtype() == root.dtype(),
                     "backward: gradient ", seed.str(), " does not match output ", root.str());

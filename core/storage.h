@@ -1,6 +1,7 @@
 // Reference-counted raw memory. Tensors share a Storage through std::shared_ptr, so a
 // view (reshape, flatten, detach) costs no copy. CPU memory is 64-byte aligned (one
 // cache line, and the widest AVX-512 load), so kernels may use aligned vector loads.
+// CUDA memory comes from the device's caching allocator (core/device_memory.h).
 #pragma once
 #include <cstddef>
 

@@ -4,6 +4,8 @@
 #include <cstring>
 
 #include "core/autograd.h"
+#include "core/device_memory.h"
+#include "cuda/ops/map.h"
 
 namespace tdseg {
 
@@ -40,6 +42,16 @@ struct ReshapeBackward : Node {
   }
 };
 
+// A copy to another device: its backward copies the gradient back.
+struct ToDeviceBackward : Node {
+  Device source;
+  explicit ToDeviceBackward(Device d) : source(d) {}
+  const char* name() const override { return "to_device"; }
+  std::vector<Tensor> backward(const Tensor& g) override { return {g.to(source)}; }
+};
+
+size_t bytes_of(const Tensor& t) { return t.numel() * dtype_size(t.dtype()); }
+
 }  // namespace
 
 Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
@@ -48,7 +60,10 @@ Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
 
 Tensor Tensor::zeros(const Shape& shape, DType dtype, Device device) {
   Tensor t = empty(shape, dtype, device);
-  std::memset(t.impl().storage->data(), 0, t.numel() * dtype_size(dtype));
+  if (device.is_cuda())
+    device_memory::zero(t.data_ptr(), device, bytes_of(t));
+  else
+    std::memset(t.data_ptr(), 0, bytes_of(t));
   return t;
 }
 
@@ -127,6 +142,7 @@ void* Tensor::data_ptr() const {
 
 double Tensor::item() const {
   check<ShapeError>(numel() == 1, "item: tensor ", str(), " has ", numel(), " elements, not 1");
+  if (device().is_cuda()) return to(Device::cpu()).item();
   double v = 0;
   dispatch_all(dtype(), [&](auto tag) { v = static_cast<double>(*data<decltype(tag)>()); });
   return v;
@@ -142,7 +158,7 @@ Tensor Tensor::contiguous() const {
 Tensor Tensor::clone() const {
   Tensor out = empty(shape(), dtype(), device());
   const Tensor src = contiguous();
-  std::memcpy(out.data_ptr(), src.data_ptr(), numel() * dtype_size(dtype()));
+  device_memory::copy(out.data_ptr(), device(), src.data_ptr(), device(), bytes_of(src));
   return out;
 }
 
@@ -190,6 +206,12 @@ Tensor Tensor::flatten(int start_dim) const {
 Tensor Tensor::to(DType t) const {
   Tensor src = contiguous();
   Tensor out = empty(shape(), t, device());
+  if constexpr (kCudaBuilt) {
+    if (device().is_cuda()) {
+      cuda::cast(src, out);
+      return out;
+    }
+  }
   dispatch_all(dtype(), [&](auto from) {
     dispatch_all(t, [&](auto to) {
       const auto* a = src.data<decltype(from)>();
@@ -198,6 +220,26 @@ Tensor Tensor::to(DType t) const {
     });
   });
   return out;
+}
+
+Tensor Tensor::to(Device d) const {
+  if (d == device()) return *this;
+  const Tensor src = contiguous();
+  Tensor out = empty(shape(), dtype(), d);
+  device_memory::copy(out.data_ptr(), d, src.data_ptr(), device(), bytes_of(src));
+  if (needs_grad({*this})) record(out, {*this}, std::make_shared<ToDeviceBackward>(device()));
+  return out;
+}
+
+void move_to_(const Tensor& t, Device d) {
+  check<AutogradError>(t.is_leaf(), "move_to_: ", t.str(), " is not a leaf");
+  if (t.device() == d) return;
+  const Tensor moved = t.detach().to(d);
+  TensorImpl& impl = t.impl();
+  impl.storage = moved.impl().storage;
+  impl.offset = moved.impl().offset;
+  impl.strides = moved.impl().strides;
+  if (impl.grad) impl.grad = Tensor(impl.grad).to(d).impl_ptr();
 }
 
 Tensor Tensor::detach() const {
@@ -220,6 +262,9 @@ Tensor& Tensor::set_requires_grad(bool on) {
 void Tensor::backward(const Tensor& grad) const { run_backward(*this, grad); }
 
 void fill_(const Tensor& t, double value) {
+  if constexpr (kCudaBuilt) {
+    if (t.device().is_cuda()) return cuda::fill(t, value);
+  }
   dispatch_all(t.dtype(), [&](auto tag) {
     using T = decltype(tag);
     T* p = t.data<T>();
@@ -232,6 +277,11 @@ void add_inplace(const Tensor& dst, const Tensor& src) {
                     " and ", shape_str(src.shape()), " differ");
   check<DTypeError>(dst.dtype() == src.dtype(), "add_inplace: dtypes ", dtype_name(dst.dtype()),
                     " and ", dtype_name(src.dtype()), " differ");
+  check<DeviceError>(dst.device() == src.device(), "add_inplace: tensors on ",
+                     dst.device().str(), " and ", src.device().str());
+  if constexpr (kCudaBuilt) {
+    if (dst.device().is_cuda()) return cuda::add_inplace(dst, src.contiguous());
+  }
   dispatch_floating(dst.dtype(), "add_inplace", [&](auto tag) {
     using T = decltype(tag);
     T* d = dst.data<T>();

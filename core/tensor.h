@@ -75,6 +75,9 @@ class Tensor {
   Tensor reshape(Shape shape) const;
   Tensor flatten(int start_dim = 0) const;  // merges dims start_dim.. into one
   Tensor to(DType dtype) const;             // a detached copy in another dtype
+  // The same values on another device: *this when already there, else a copy that is
+  // recorded in the autograd graph (its gradient is copied back).
+  Tensor to(Device device) const;
   Tensor detach() const;                    // same storage, no autograd history
 
   // Autograd. A leaf that requires a gradient accumulates one in grad() on backward().
@@ -96,7 +99,10 @@ class Tensor {
   std::shared_ptr<TensorImpl> impl_;
 };
 
-// Fills a floating tensor in place with a constant; no autograd record.
+// Moves a leaf's storage (and its gradient) to another device in place, so that every
+// handle to it, such as a module's parameter list, sees the move.
+void move_to_(const Tensor& t, Device device);
+// Fills a tensor in place with a constant; no autograd record.
 void fill_(const Tensor& t, double value);
 // dst += src elementwise, in place, no autograd record; shapes and dtypes must match.
 void add_inplace(const Tensor& dst, const Tensor& src);

@@ -24,6 +24,7 @@ Tensor dropout(const Tensor& x, double keep_prob, Generator& gen) {
   check_floating(op, x);
   check<ValueError>(keep_prob > 0 && keep_prob <= 1, op, ": keep probability ", keep_prob,
                     " must be in (0, 1]");
+  // The mask is drawn on the host, from the same generator on every device.
   Tensor mask = Tensor::empty(x.shape(), x.dtype());
   dispatch_floating(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
@@ -31,7 +32,8 @@ Tensor dropout(const Tensor& x, double keep_prob, Generator& gen) {
     for (int64_t i = 0; i < mask.numel(); ++i)
       m[i] = gen.uniform(0, 1) < keep_prob ? static_cast<T>(1 / keep_prob) : T(0);
   });
-  Tensor out = binary_map(op, x, mask, [](auto a, auto b) { return a * b; });
+  mask = mask.to(x.device());
+  Tensor out = binary_map(op, x, mask, fn::Mul{});
   return record(out, {x}, std::make_shared<DropoutBackward>(mask));
 }
 

@@ -38,35 +38,34 @@ struct ReluBackward : Node {
   const char* name() const override { return "relu"; }
   std::vector<Tensor> backward(const Tensor& g) override {
     // dx = dy where x > 0, else 0
-    return {binary_map("relu_backward", g, inputs[0],
-                       [](auto dy, auto x) { return x > 0 ? dy : decltype(dy)(0); })};
+    return {binary_map("relu_backward", g, inputs[0], fn::ReluBackward{})};
   }
 };
 
 }  // namespace
 
 Tensor add(const Tensor& a, const Tensor& b) {
-  Tensor out = binary_map("add", a, b, [](auto x, auto y) { return x + y; });
+  Tensor out = binary_map("add", a, b, fn::Add{});
   return record(out, {a, b}, std::make_shared<AddBackward>(1.0));
 }
 
 Tensor sub(const Tensor& a, const Tensor& b) {
-  Tensor out = binary_map("sub", a, b, [](auto x, auto y) { return x - y; });
+  Tensor out = binary_map("sub", a, b, fn::Sub{});
   return record(out, {a, b}, std::make_shared<AddBackward>(-1.0));
 }
 
 Tensor mul(const Tensor& a, const Tensor& b) {
-  Tensor out = binary_map("mul", a, b, [](auto x, auto y) { return x * y; });
+  Tensor out = binary_map("mul", a, b, fn::Mul{});
   return record(out, {a, b}, std::make_shared<MulBackward>());
 }
 
 Tensor scale(const Tensor& x, double alpha) {
-  Tensor out = unary_map("scale", x, [alpha](auto v) { return decltype(v)(alpha) * v; });
+  Tensor out = unary_map("scale", x, fn::Scale{alpha});
   return record(out, {x}, std::make_shared<ScaleBackward>(alpha));
 }
 
 Tensor relu(const Tensor& x) {
-  Tensor out = unary_map("relu", x, [](auto v) { return v > 0 ? v : decltype(v)(0); });
+  Tensor out = unary_map("relu", x, fn::Relu{});
   return record(out, {x}, std::make_shared<ReluBackward>());
 }
 

@@ -2,8 +2,6 @@
 // their input, from which the backward is recomputed elementwise.
 #include "core/ops/pointwise.h"
 
-#include <cmath>
-
 #include "core/autograd.h"
 #include "core/ops/map.h"
 
@@ -15,7 +13,7 @@ struct LogBackward : Node {
   const char* name() const override { return "log"; }
   std::vector<Tensor> backward(const Tensor& g) override {
     // dx = dy / x
-    return {binary_map("log_backward", g, inputs[0], [](auto dy, auto x) { return dy / x; })};
+    return {binary_map("log_backward", g, inputs[0], fn::LogBackward{})};
   }
 };
 
@@ -25,26 +23,19 @@ struct ClampMinBackward : Node {
   const char* name() const override { return "clamp_min"; }
   std::vector<Tensor> backward(const Tensor& g) override {
     // dx = dy where x > floor, else 0
-    const double f = floor;
-    return {binary_map("clamp_min_backward", g, inputs[0], [f](auto dy, auto x) {
-      using T = decltype(x);
-      return x > T(f) ? dy : T(0);
-    })};
+    return {binary_map("clamp_min_backward", g, inputs[0], fn::ClampMinBackward{floor})};
   }
 };
 
 }  // namespace
 
 Tensor log(const Tensor& x) {
-  Tensor out = unary_map("log", x, [](auto v) { return std::log(v); });
+  Tensor out = unary_map("log", x, fn::Log{});
   return record(out, {x}, std::make_shared<LogBackward>());
 }
 
 Tensor clamp_min(const Tensor& x, double floor) {
-  Tensor out = unary_map("clamp_min", x, [floor](auto v) {
-    using T = decltype(v);
-    return v > T(floor) ? v : T(floor);
-  });
+  Tensor out = unary_map("clamp_min", x, fn::ClampMin{floor});
   return record(out, {x}, std::make_shared<ClampMinBackward>(floor));
 }
 

@@ -3,7 +3,9 @@
 #include "core/ops/scalar.h"
 
 #include "core/autograd.h"
+#include "core/ops/elementwise.h"
 #include "core/ops/map.h"
+#include "core/ops/reduce.h"
 
 namespace tdseg::ops {
 
@@ -11,6 +13,7 @@ namespace {
 
 // sum(a * b) over two same-shaped floating tensors, in double.
 double dot(const Tensor& a, const Tensor& b) {
+  if (a.device().is_cuda()) return sum(mul(a, b)).item();
   const Tensor ac = a.contiguous(), bc = b.contiguous();
   double s = 0;
   dispatch_floating(a.dtype(), "dot", [&](auto tag) {
@@ -42,7 +45,7 @@ struct MulScalarBackward : Node {
     if (x.requires_grad()) dx = divide ? div_scalar(g, s) : mul_scalar(g, s);
     if (s.requires_grad()) {
       const double sv = s.item(), gx = dot(g, x);
-      ds = Tensor::full({}, divide ? -gx / (sv * sv) : gx, s.dtype());
+      ds = Tensor::full({}, divide ? -gx / (sv * sv) : gx, s.dtype(), s.device());
     }
     return {dx, ds};
   }
@@ -58,19 +61,19 @@ struct AddScalarBackward : Node {
 Tensor mul_scalar(const Tensor& x, const Tensor& s) {
   check_scalar_op("mul_scalar", x, s);
   const double sv = s.item();
-  Tensor out = unary_map("mul_scalar", x, [sv](auto v) { return decltype(v)(sv) * v; });
+  Tensor out = unary_map("mul_scalar", x, fn::Scale{sv});
   return record(out, {x, s}, std::make_shared<MulScalarBackward>(false));
 }
 
 Tensor div_scalar(const Tensor& x, const Tensor& s) {
   check_scalar_op("div_scalar", x, s);
   const double sv = s.item();
-  Tensor out = unary_map("div_scalar", x, [sv](auto v) { return v / decltype(v)(sv); });
+  Tensor out = unary_map("div_scalar", x, fn::Divide{sv});
   return record(out, {x, s}, std::make_shared<MulScalarBackward>(true));
 }
 
 Tensor add_scalar(const Tensor& x, double c) {
-  Tensor out = unary_map("add_scalar", x, [c](auto v) { return v + decltype(v)(c); });
+  Tensor out = unary_map("add_scalar", x, fn::AddConst{c});
   return record(out, {x}, std::make_shared<AddScalarBackward>());
 }
 

@@ -1,0 +1,31 @@
+// The memory of CUDA devices as the core sees it. The core declares these and the CUDA
+// backend defines them (cuda/device_memory.cpp); a build without the backend defines
+// them as DeviceError (cuda/device_none.cpp), so no CUDA tensor can ever exist there.
+// Copies and fills are ordered on the device's stream; a copy into host memory returns
+// once the data is there.
+#pragma once
+#include <cstddef>
+
+#include "core/device.h"
+
+namespace tdseg::device_memory {
+
+void* allocate(Device device, size_t bytes);  // from the device's caching allocator
+void release(Device device, void* p);
+// Any direction: host to device, device to host, device to device (same or other GPU).
+void copy(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes);
+void zero(void* p, Device device, size_t bytes);
+
+}  // namespace tdseg::device_memory
+
+namespace tdseg {
+
+// Ops call their CUDA twins (cuda/ops.h) behind `if constexpr (kCudaBuilt)`: in a build
+// without the backend the call is a discarded statement and the twin need not exist.
+#if defined(TDSEG_WITH_CUDA)
+inline constexpr bool kCudaBuilt = true;
+#else
+inline constexpr bool kCudaBuilt = false;
+#endif
+
+}  // namespace tdseg

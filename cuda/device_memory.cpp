@@ -1,0 +1,42 @@
+// core/device_memory.h on CUDA. Every transfer goes through the device's stream, so it is
+// ordered after the kernels that produced its source; copies into host memory wait for it.
+#include "core/device_memory.h"
+
+#include <cstring>
+
+#include "cuda/context.h"
+
+namespace tdseg::device_memory {
+
+void* allocate(Device device, size_t bytes) {
+  return cuda::context(device.index).allocator.allocate(bytes);
+}
+
+// The block goes back to the cache at once. Kernels queued on the stream that still read
+// it run before any kernel that a later owner of the block queues on the same stream.
+void release(Device device, void* p) { cuda::context(device.index).allocator.free(p); }
+
+void copy(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes) {
+  if (bytes == 0) return;
+  if (dst_device.is_cpu() && src_device.is_cpu()) {
+    std::memcpy(dst, src, bytes);
+    return;
+  }
+  if (dst_device.is_cuda() && src_device.is_cuda() && dst_device != src_device) {
+    cuda::synchronize(src_device.index);  // the source is complete before the peer copy
+    cuda::Context& c = cuda::context(dst_device.index);
+    TDSEG_CUDA_CHECK(cudaMemcpyPeerAsync(dst, dst_device.index, src, src_device.index, bytes,
+                                         c.stream.get()));
+    return;
+  }
+  cuda::Context& c = cuda::context(src_device.is_cuda() ? src_device.index : dst_device.index);
+  TDSEG_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDefault, c.stream.get()));
+  if (dst_device.is_cpu() || src_device.is_cpu()) c.stream.synchronize();
+}
+
+void zero(void* p, Device device, size_t bytes) {
+  cuda::Context& c = cuda::context(device.index);
+  TDSEG_CUDA_CHECK(cudaMemsetAsync(p, 0, bytes, c.stream.get()));
+}
+
+}  // namespace tdseg::device_memory

@@ -1,0 +1,107 @@
+// Device tensors: creation, copies both ways, fills and casts on the device, the error
+// when ops mix devices, and the caching allocator under a real training step.
+#include <gtest/gtest.h>
+
+#include "core/ops.h"
+#include "cuda/device.h"
+#include "tests/check_close.h"
+#include "tests/cuda/gpu.h"
+
+#if defined(TDSEG_WITH_CUDA)
+#include "cuda/context.h"
+#endif
+
+namespace tdseg::testing {
+namespace {
+
+TEST(DeviceTensor, WithoutAGpuCreationFailsWithTheReason) {
+  if (gpu_unavailable().empty()) GTEST_SKIP() << "this machine has a GPU";
+  EXPECT_THROW_MSG(Tensor::zeros({2, 3}, DType::Float32, Device::cuda()), DeviceError, "cuda");
+  Generator g(1);
+  EXPECT_THROW_MSG(Tensor::randn({4}, g).to(Device::cuda()), DeviceError, "cuda");
+}
+
+TEST(DeviceTensor, RoundTripIsBitExact) {
+  TDSEG_REQUIRE_GPU();
+  Generator g(2);
+  for (DType t : {DType::Float32, DType::Float64}) {
+    const Tensor x = Tensor::randn({3, 5, 7, 9}, g, t);
+    const Tensor y = x.to(Device::cuda());
+    EXPECT_EQ(y.device(), Device::cuda());
+    EXPECT_EQ(y.str(), x.str().substr(0, x.str().size() - 3) + "cuda:0");
+    EXPECT_TRUE(all_close(y.to(Device::cpu()), x, 0, 0));
+    EXPECT_TRUE(all_close(y.clone().to(Device::cpu()), x, 0, 0));
+  }
+  const Tensor labels = Tensor::from_vector<int32_t>({5}, {0, 3, 255, 7, 1});
+  EXPECT_TRUE(all_close(labels.to(Device::cuda()).to(Device::cpu()), labels, 0, 0));
+}
+
+TEST(DeviceTensor, CreationFillCastAndItem) {
+  TDSEG_REQUIRE_GPU();
+  const Tensor z = Tensor::zeros({257, 3}, DType::Float64, Device::cuda());
+  EXPECT_TRUE(all_close(z.to(Device::cpu()), Tensor::zeros({257, 3}, DType::Float64), 0, 0));
+  const Tensor f = Tensor::full({1001}, 2.5, DType::Float32, Device::cuda());
+  EXPECT_TRUE(all_close(f.to(Device::cpu()), Tensor::full({1001}, 2.5), 0, 0));
+  EXPECT_EQ(Tensor::full({1}, -3.25, DType::Float32, Device::cuda()).item(), -3.25);
+  Generator g(3);
+  const Tensor x = Tensor::randn({17, 19}, g, DType::Float64);
+  EXPECT_TRUE(all_close(x.to(Device::cuda()).to(DType::Float32).to(Device::cpu()),
+                        x.to(DType::Float32), 0, 0));
+  Tensor acc = x.to(Device::cuda());
+  add_inplace(acc, x.to(Device::cuda()));
+  EXPECT_TRUE(all_close(acc.to(Device::cpu()), ops::scale(x, 2.0), 0, 0));
+}
+
+TEST(DeviceTensor, MixingDevicesIsAnError) {
+  TDSEG_REQUIRE_GPU();
+  Generator g(4);
+  const Tensor a = Tensor::randn({4, 4}, g), b = a.to(Device::cuda());
+  EXPECT_THROW_MSG(ops::add(a, b), DeviceError, "add: tensors on cpu and cuda:0");
+  EXPECT_THROW_MSG(b.data<float>(), DeviceError, "host access");
+}
+
+TEST(DeviceTensor, GradientFlowsBackAcrossTheCopy) {
+  TDSEG_REQUIRE_GPU();
+  Generator g(5);
+  Tensor x = Tensor::randn({6, 7}, g);
+  x.set_requires_grad(true);
+  ops::sum(ops::relu(x.to(Device::cuda()))).backward();
+  ASSERT_TRUE(x.grad().defined());
+  EXPECT_EQ(x.grad().device(), Device::cpu());
+  const float* px = x.data<float>();
+  const float* pg = x.grad().data<float>();
+  for (int64_t i = 0; i < x.numel(); ++i) EXPECT_EQ(pg[i], px[i] > 0 ? 1.f : 0.f) << i;
+}
+
+#if defined(TDSEG_WITH_CUDA)
+TEST(DeviceTensor, AllocatorReusesBlocksInTheSteadyState) {
+  TDSEG_REQUIRE_GPU();
+  cuda::synchronize();
+  cuda::empty_cache();
+  const auto before = cuda::memory_stats();
+  {
+    const Tensor t = Tensor::empty({1000}, DType::Float32, Device::cuda());
+    EXPECT_EQ(cuda::memory_stats().in_use - before.in_use, CachingAllocator::size_class(4000));
+  }
+  EXPECT_EQ(cuda::memory_stats().in_use, before.in_use);
+  EXPECT_EQ(cuda::memory_stats().cached, CachingAllocator::size_class(4000));
+
+  Generator g(6);
+  Tensor w = Tensor::randn({64, 32}, g).to(Device::cuda());
+  w.set_requires_grad(true);
+  const Tensor x = Tensor::randn({64, 32}, g).to(Device::cuda());
+  auto step = [&] {
+    ops::sum(ops::relu(ops::mul(w, x))).backward();
+    w.zero_grad();
+  };
+  step();  // warm-up: fills the cache
+  const int64_t raw = cuda::memory_stats().raw_allocations;
+  for (int i = 0; i < 5; ++i) step();
+  EXPECT_EQ(cuda::memory_stats().raw_allocations, raw) << "steady state must not cudaMalloc";
+  cuda::empty_cache();
+  EXPECT_EQ(cuda::memory_stats().cached, 0u);
+}
+#endif
+
+}  // namespace
+}  // namespace tdseg::testing
