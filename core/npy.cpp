@@ -101,7 +101,7 @@ void save_npy(const std::string& path, const Tensor& t) {
                                    static_cast<unsigned char>(hlen >> 8)};
     f.write(reinterpret_cast<const char*>(pre), 10);
     f.write(header.data(), header.size());
-    Tensor c = t.contiguous();
+    Tensor c = host_copy(t);
     f.write(static_cast<const char*>(c.data_ptr()), c.numel() * dtype_size(c.dtype()));
     if (!f.flush()) fail_file(tmp, "write failed");
   }

@@ -5,6 +5,7 @@
 #include "core/ops/broadcast.h"
 #include "core/ops/concat.h"
 #include "core/ops/conv2d.h"
+#include "core/ops/cross_entropy.h"
 #include "core/ops/dropout.h"
 #include "core/ops/elementwise.h"
 #include "core/ops/gaussian.h"

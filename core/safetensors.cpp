@@ -206,7 +206,7 @@ void save_safetensors(const std::string& path,
       f.write(reinterpret_cast<const char*>(len), 8);
       f.write(text.data(), text.size());
       for (const auto& [name, t] : tensors) {
-        const Tensor c = t.contiguous();
+        const Tensor c = host_copy(t);
         f.write(static_cast<const char*>(c.data_ptr()), c.numel() * dtype_size(c.dtype()));
       }
       f.close();

@@ -99,6 +99,9 @@ class Tensor {
   std::shared_ptr<TensorImpl> impl_;
 };
 
+// A detached copy in host memory (the tensor itself when it is already there), for the
+// host-side code that reads values: validation, statistics, file output.
+inline Tensor host_copy(const Tensor& t) { return t.detach().to(Device::cpu()); }
 // Moves a leaf's storage (and its gradient) to another device in place, so that every
 // handle to it, such as a module's parameter list, sees the move.
 void move_to_(const Tensor& t, Device device);

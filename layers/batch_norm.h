@@ -15,6 +15,11 @@ class BatchNorm2d : public Module {
     return ops::batch_norm2d(x, weight_, bias_, running_mean_, running_var_, is_training(),
                              momentum_, eps_);
   }
+  // relu(forward(x)) as the one fused op.
+  Tensor forward_relu(const Tensor& x) const {
+    return ops::batch_norm_relu2d(x, weight_, bias_, running_mean_, running_var_, is_training(),
+                                  momentum_, eps_);
+  }
 
  private:
   double momentum_, eps_;

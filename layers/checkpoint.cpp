@@ -1,8 +1,8 @@
 #include "layers/checkpoint.h"
 
-#include <cstring>
 #include <unordered_map>
 
+#include "core/device_memory.h"
 #include "core/safetensors.h"
 
 namespace tdseg {
@@ -67,8 +67,8 @@ LoadReport load_checkpoint(const std::string& path, Module& m, LoadMode mode) {
       report.mismatched.push_back({name, describe(src), describe(t)});
       continue;
     }
-    check<DeviceError>(t.device().is_cpu() && t.is_contiguous(), path, ": module tensor '",
-                       name, "' is not a contiguous CPU tensor");
+    check<DeviceError>(t.is_contiguous(), path, ": module tensor '", name,
+                       "' is not contiguous");
     report.loaded.push_back(name);
     copies.emplace_back(t, &src);
   }
@@ -77,7 +77,8 @@ LoadReport load_checkpoint(const std::string& path, Module& m, LoadMode mode) {
   if (mode == LoadMode::Strict && !report.complete())
     throw IOError(cat(path, ": ", report.summary()));
   for (const auto& [dst, src] : copies)
-    std::memcpy(dst.data_ptr(), src->data_ptr(), dst.numel() * dtype_size(dst.dtype()));
+    device_memory::copy(dst.data_ptr(), dst.device(), src->data_ptr(), src->device(),
+                        dst.numel() * dtype_size(dst.dtype()));
   return report;
 }
 

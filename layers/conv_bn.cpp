@@ -1,7 +1,5 @@
 #include "layers/conv_bn.h"
 
-#include "core/ops/elementwise.h"
-
 namespace tdseg {
 
 ConvBn::ConvBn(int64_t in, int64_t out, int64_t kernel, const ops::Conv2dOptions& options,
@@ -12,8 +10,8 @@ ConvBn::ConvBn(int64_t in, int64_t out, int64_t kernel, const ops::Conv2dOptions
 }
 
 Tensor ConvBn::forward(const Tensor& x) const {
-  Tensor y = bn_->forward(conv_->forward(x));
-  return relu_ ? ops::relu(y) : y;
+  const Tensor y = conv_->forward(x);
+  return relu_ ? bn_->forward_relu(y) : bn_->forward(y);
 }
 
 }  // namespace tdseg

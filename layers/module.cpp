@@ -67,4 +67,14 @@ void Module::zero_grad() const {
   for (const Tensor& t : parameters()) t.zero_grad();
 }
 
+void Module::to(Device device) {
+  for (const auto& [_, t] : named_parameters()) move_to_(t, device);
+  for (const auto& [_, t] : named_buffers()) move_to_(t, device);
+}
+
+Device Module::device() const {
+  const std::vector<Tensor> p = parameters();
+  return p.empty() ? Device::cpu() : p.front().device();
+}
+
 }  // namespace tdseg

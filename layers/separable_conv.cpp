@@ -1,7 +1,5 @@
 #include "layers/separable_conv.h"
 
-#include "core/ops/elementwise.h"
-
 namespace tdseg {
 
 SeparableConv2d::SeparableConv2d(int64_t in, int64_t out, int64_t kernel, int64_t stride,
@@ -18,10 +16,10 @@ SeparableConv2d::SeparableConv2d(int64_t in, int64_t out, int64_t kernel, int64_
 }
 
 Tensor SeparableConv2d::forward(const Tensor& x) const {
-  Tensor y = depthwise_bn_->forward(depthwise_->forward(x));
-  if (inner_relu_) y = ops::relu(y);
-  y = pointwise_bn_->forward(pointwise_->forward(y));
-  return inner_relu_ ? ops::relu(y) : y;
+  Tensor y = depthwise_->forward(x);
+  y = inner_relu_ ? depthwise_bn_->forward_relu(y) : depthwise_bn_->forward(y);
+  y = pointwise_->forward(y);
+  return inner_relu_ ? pointwise_bn_->forward_relu(y) : pointwise_bn_->forward(y);
 }
 
 }  // namespace tdseg

@@ -112,7 +112,7 @@ struct Reader {
 
 const std::vector<ConfigKey>& config_keys() {
   static const std::vector<ConfigKey> keys = {
-      {"device", kString, "cpu or cuda (cuda needs a GPU and the CUDA kernels)", "cpu"},
+      {"device", kString, "cpu or cuda (GPU 0; an error where none can be used)", "cpu"},
       {"data.format", kString, "synthetic, voc, cityscapes, isic or folder", "synthetic"},
       {"data.root", kString, "the dataset's folder (not for synthetic)", ""},
       {"data.list", kString, "a list file of training sample ids, overriding the split's", ""},

@@ -15,28 +15,29 @@ namespace tdseg {
 
 namespace {
 
-// x[..., w] -> x[..., W - 1 - w] for a contiguous float32 [N, C, H, W].
+// x[..., w] -> x[..., W - 1 - w] for a float32 [N, C, H, W], on the host; the result is
+// on x's device.
 Tensor flip_width(const Tensor& x) {
-  const Tensor in = x.contiguous();
+  const Tensor in = host_copy(x);
   Tensor out = Tensor::empty(in.shape(), in.dtype());
   const int64_t W = in.size(3), rows = in.numel() / W;
   const float* src = in.data<float>();
   float* dst = out.data<float>();
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t w = 0; w < W; ++w) dst[r * W + w] = src[r * W + W - 1 - w];
-  return out;
+  return out.to(x.device());
 }
 
 // The extras at an input resized from H x W to h x w (and mirrored with `flip`).
 StdExtras scaled_extras(const StdExtras& e, int64_t H, int64_t W, int64_t h, int64_t w, bool flip) {
   StdExtras out;
   if (e.volumes.defined()) {
-    out.volumes = e.volumes.to(DType::Float32);
+    out.volumes = host_copy(e.volumes).to(DType::Float32);
     float* v = out.volumes.data<float>();
     for (int64_t i = 0; i < out.volumes.numel(); ++i) v[i] *= static_cast<float>(h * w) / (H * W);
   }
   if (e.centers.defined()) {
-    out.centers = e.centers.to(DType::Float32);
+    out.centers = host_copy(e.centers).to(DType::Float32);
     float* c = out.centers.data<float>();
     const float sx = W > 1 ? static_cast<float>(w - 1) / (W - 1) : 0.0f;
     const float sy = H > 1 ? static_cast<float>(h - 1) / (H - 1) : 0.0f;
@@ -124,10 +125,11 @@ StdExtras eval_extras(const DeepLabConfig& model, const Batch& batch, const Eval
   return e;
 }
 
-Probabilities predict_probabilities(const DeepLabV3Plus& model, const Tensor& images,
+Probabilities predict_probabilities(const DeepLabV3Plus& model, const Tensor& host_images,
                                     const StdExtras& extras, const EvalOptions& o,
                                     bool with_logits) {
   InferenceGuard no_record;
+  const Tensor images = host_images.to(model.device());
   const int64_t H = images.size(2), W = images.size(3);
   Probabilities sum;
   int64_t count = 0;
@@ -153,8 +155,8 @@ Probabilities predict_probabilities(const DeepLabV3Plus& model, const Tensor& im
     }
   }
   const Tensor scale = Tensor::full({}, 1.0 / count, sum.head.dtype());
-  sum.head = ops::mul_scalar(sum.head, scale);
-  if (with_logits) sum.logits = ops::mul_scalar(sum.logits, scale);
+  sum.head = host_copy(ops::mul_scalar(sum.head, scale.to(sum.head.device())));
+  if (with_logits) sum.logits = host_copy(ops::mul_scalar(sum.logits, scale.to(sum.logits.device())));
   return sum;
 }
 

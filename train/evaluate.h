@@ -48,7 +48,8 @@ struct Probabilities {
   Tensor logits;  // the same for the logits before an STD head (when asked for)
 };
 
-// The model must be in evaluation mode; `images` are normalised [N, 3, H, W]. With
+// The model must be in evaluation mode; `images` are normalised [N, 3, H, W] on the host
+// and run on the model's device; the results are on the host. With
 // `with_logits`, also averages softmax(logits) of the stage before the head.
 Probabilities predict_probabilities(const DeepLabV3Plus& model, const Tensor& images,
                                     const StdExtras& extras, const EvalOptions& options,

@@ -1,10 +1,12 @@
 #include "train/optimizer.h"
 
 #include <cmath>
-#include <cstring>
 #include <map>
 
 #include "core/autograd.h"
+#include "core/device_memory.h"
+#include "cuda/ops/reduce.h"
+#include "cuda/optimizer.h"
 
 namespace tdseg {
 
@@ -37,21 +39,41 @@ Optimizer::Optimizer(Module::Named params, const OptimizerOptions& options)
   for (const auto& [name, p] : params_) {
     check<DTypeError>(p.dtype() == DType::Float32 && p.is_contiguous(), "optimizer: parameter ",
                       name, " must be a contiguous float32 tensor, got ", p.str());
-    slot1_.push_back(Tensor::zeros(p.shape()));
-    if (options.kind == "adam") slot2_.push_back(Tensor::zeros(p.shape()));
+    check<DeviceError>(p.device() == params_.front().second.device(), "optimizer: parameter ",
+                       name, " is on ", p.device().str(), ", the first on ",
+                       params_.front().second.device().str());
+    slot1_.push_back(Tensor::zeros(p.shape(), DType::Float32, p.device()));
+    if (options.kind == "adam") slot2_.push_back(Tensor::zeros(p.shape(), DType::Float32, p.device()));
   }
 }
 
-double Optimizer::step(double lr) {
-  InferenceGuard no_record;
+double Optimizer::squared_norm() const {
   double sq = 0;
+  if (params_.empty()) return sq;
+  if (params_.front().second.device().is_cuda()) {
+    // One device sum per parameter into a vector, read back once, added in order.
+    const Device d = params_.front().second.device();
+    const Tensor sums = Tensor::zeros({static_cast<int64_t>(params_.size())}, DType::Float64, d);
+    for (size_t k = 0; k < params_.size(); ++k)
+      if (const Tensor g = params_[k].second.grad(); g.defined()) {
+        if constexpr (kCudaBuilt) cuda::sum_squares(g.contiguous(), sums, static_cast<int64_t>(k));
+      }
+    const Tensor host = sums.to(Device::cpu());
+    for (int64_t k = 0; k < host.numel(); ++k) sq += host.data<double>()[k];
+    return sq;
+  }
   for (const auto& [_, p] : params_) {
     const Tensor g = p.grad();
     if (!g.defined()) continue;
     const float* d = g.contiguous().data<float>();
     for (int64_t i = 0; i < g.numel(); ++i) sq += static_cast<double>(d[i]) * d[i];
   }
-  const double norm = std::sqrt(sq);
+  return sq;
+}
+
+double Optimizer::step(double lr) {
+  InferenceGuard no_record;
+  const double norm = std::sqrt(squared_norm());
   const float clip = options_.grad_clip > 0 && norm > options_.grad_clip
                          ? static_cast<float>(options_.grad_clip / norm)
                          : 1.0f;
@@ -66,6 +88,18 @@ double Optimizer::step(double lr) {
     if (!grad.defined()) continue;
     const Tensor g = grad.contiguous();
     const float wd = decays(name, p) ? static_cast<float>(options_.weight_decay) : 0.0f;
+    if constexpr (kCudaBuilt) {
+      if (p.device().is_cuda()) {
+        const cuda::UpdateScalars s{static_cast<float>(lr), static_cast<float>(b1), wd, clip,
+                                    b1, b2, c1, c2, lr};
+        if (adam)
+          cuda::adam_update(p, g, slot1_[k], slot2_[k], s);
+        else
+          cuda::sgd_update(p, g, slot1_[k], s);
+        p.zero_grad();
+        continue;
+      }
+    }
     float* w = p.data<float>();
     const float* d = g.data<float>();
     float* s1 = slot1_[k].data<float>();
@@ -117,9 +151,10 @@ void Optimizer::load_state(const Module::Named& tensors, const std::string& sour
   }
   for (const auto& [name, t] : want) {
     const Tensor src = given.at(name).contiguous();
-    std::memcpy(t.data_ptr(), src.data_ptr(), t.numel() * dtype_size(t.dtype()));
+    device_memory::copy(t.data_ptr(), t.device(), src.data_ptr(), src.device(),
+                        t.numel() * dtype_size(t.dtype()));
   }
-  steps_ = given.at("optimizer.steps").data<int32_t>()[0];
+  steps_ = static_cast<int64_t>(given.at("optimizer.steps").item());
 }
 
 }  // namespace tdseg

@@ -52,7 +52,9 @@ class Optimizer {
  private:
   Module::Named params_;
   OptimizerOptions options_;
-  std::vector<Tensor> slot1_, slot2_;  // momentum or Adam's m; Adam's v
+  double squared_norm() const;  // of all gradients, in double
+
+  std::vector<Tensor> slot1_, slot2_;  // momentum or Adam's m; Adam's v (on the params' device)
   int64_t steps_ = 0;
 };
 

@@ -6,13 +6,11 @@
 
 namespace tdseg {
 
-void check_device(const RunConfig& config) {
-  if (config.device == "cpu") return;
+Device run_device(const RunConfig& config) {
+  if (config.device == "cpu") return Device::cpu();
   const cuda::Availability a = cuda::query_devices();
   check<ValueError>(!a.devices.empty(), "config: device \"cuda\": ", a.reason);
-  throw ValueError(
-      "config: device \"cuda\": training runs on the CPU only until the CUDA "
-      "kernels land; use device=cpu");
+  return Device::cuda(0);
 }
 
 std::unique_ptr<Dataset> open_dataset(const RunConfig& config, bool train) {
@@ -104,6 +102,7 @@ std::unique_ptr<DeepLabV3Plus> load_model(const RunConfig& config, const std::st
   const CheckpointInfo info = read_checkpoint_info(checkpoint);
   auto model =
       std::make_unique<DeepLabV3Plus>(run_model_config(config, info.classes, info.star_class));
+  model->to(run_device(config));
   load_run_checkpoint(checkpoint, *model, nullptr);
   return model;
 }

@@ -11,9 +11,9 @@
 
 namespace tdseg {
 
-// device "cuda" is an error naming it: without a GPU, and (until the CUDA kernels land)
-// with one, since the ops run on the CPU only.
-void check_device(const RunConfig& config);
+// The device of `device` in the configuration: cpu, or cuda (GPU 0), which is an error
+// naming the reason where no GPU can be used.
+Device run_device(const RunConfig& config);
 
 // The training split (train) or the evaluation split (eval.split).
 std::unique_ptr<Dataset> open_dataset(const RunConfig& config, bool train);

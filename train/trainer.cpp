@@ -61,7 +61,8 @@ std::vector<std::pair<int64_t, fs::path>> step_checkpoints(const fs::path& dir) 
 
 bool finite_parameters(const Module& model) {
   for (const Tensor& p : model.parameters()) {
-    const float* v = p.data<float>();
+    const Tensor h = host_copy(p);
+    const float* v = h.data<float>();
     double sum = 0;
     for (int64_t i = 0; i < p.numel(); ++i) sum += v[i];
     if (!std::isfinite(sum)) return false;
@@ -105,7 +106,7 @@ std::string run_dir_of(const std::string& checkpoint) {
 
 TrainResult train(const RunConfig& config, const TrainOptions& options) {
   const auto t_start = std::chrono::steady_clock::now();
-  check_device(config);
+  const Device device = run_device(config);
   const ThreadBudget threads(static_cast<int>(config.data.workers));
   const auto train_set = open_dataset(config, true);
   const auto val_set = open_dataset(config, false);
@@ -114,6 +115,7 @@ TrainResult train(const RunConfig& config, const TrainOptions& options) {
                     " classes, the training split ", classes);
   const DeepLabConfig mc = run_model_config(config, classes, train_set->star_class());
   DeepLabV3Plus model(mc);
+  model.to(device);  // before the optimiser makes its slots beside the parameters
   Optimizer optimizer(model.named_parameters(), optimizer_options(config));
   // The folder comes once the configuration has proved good: a bad key leaves nothing.
   const fs::path run = options.run_dir, ckpt_dir = run / "checkpoints";
@@ -191,8 +193,8 @@ TrainResult train(const RunConfig& config, const TrainOptions& options) {
     const double lr = poly_lr(config.train.lr, step - 1, iters, config.train.poly_power);
     model.train();
     model.seed_dropout(step_seed(config.train.seed, step));
-    const Tensor z = model.forward(batch.images, train_extras(mc, batch));
-    const Tensor loss = ops::nll_loss(ops::log_softmax(z), batch.masks);
+    const Tensor z = model.forward(batch.images.to(device), train_extras(mc, batch));
+    const Tensor loss = ops::cross_entropy(z, batch.masks.to(device));  // fused nll(log_softmax)
     const double value = loss.item();
     if (!std::isfinite(value))
       throw TrainingDiverged(cat("train: the loss is ", value, " at iteration ", step,

@@ -2,7 +2,7 @@
 //   lr   = poly_lr(train.lr, step - 1, train.iters, train.poly_power)
 //   z    = model(batch.images, extras)            (training mode; VP: the batch's volumes,
 //                                                  SS: its centres, edge weight: its images)
-//   loss = nll_loss(log_softmax(z), batch.masks)  (255 ignored)
+//   loss = cross_entropy(z, batch.masks)          (nll_loss(log_softmax(z)) fused; 255 ignored)
 //   backward, then one optimiser update
 // with a progress line, log.jsonl (every train.log_every steps), an evaluation on the
 // validation split every train.eval_every steps and at the end (curves.png redrawn after

@@ -7,6 +7,9 @@
 // (momentum is the weight of the new batch, PyTorch's convention; TensorFlow's decay
 // is 1 - momentum.) Evaluation: mu and var are the running statistics.
 // Gradients flow to x, weight and bias; never to the running statistics.
+// batch_norm_relu2d is max(batch_norm2d(...), 0) as one op (one node, one pass over the
+// output, and no saved pre-ReLU tensor), with the same values bit for bit; its backward
+// passes dy where the output is > 0.
 #pragma once
 #include "core/tensor.h"
 
@@ -15,5 +18,8 @@ namespace tdseg::ops {
 Tensor batch_norm2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
                     const Tensor& running_mean, const Tensor& running_var, bool training,
                     double momentum = 0.1, double eps = 1e-5);
+Tensor batch_norm_relu2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                         const Tensor& running_mean, const Tensor& running_var, bool training,
+                         double momentum = 0.1, double eps = 1e-5);
 
 }  // namespace tdseg::ops

@@ -1,5 +1,7 @@
-// spatial_sum, add_per_plane, expand_channels, sum_channels and slice on the CPU: forward
-// and backward side by side. A plane is the H*W contiguous elements of one (n, c).
+// spatial_sum, add_per_plane, expand_channels, sum_channels and slice, on the CPU or
+// through their CUDA twins (cuda/ops/broadcast.cu; slice through copy_rows'
+// twin): forward and backward side by side. A plane is the H*W contiguous elements of one
+// (n, c).
 #include "core/ops/broadcast.h"
 
 #include <algorithm>
@@ -7,8 +9,10 @@
 #include <vector>
 
 #include "core/autograd.h"
+#include "core/device_memory.h"
 #include "core/ops/checks.h"
 #include "core/ops/rows.h"
+#include "cuda/ops/broadcast.h"
 
 namespace tdseg::ops {
 
@@ -26,7 +30,7 @@ struct SpatialSumBackward : Node {
   const char* name() const override { return "spatial_sum"; }
   std::vector<Tensor> backward(const Tensor& g) override {
     // dx[n, c, h, w] = dy[n, c]
-    return {add_per_plane(Tensor::zeros(input_shape, g.dtype()), g)};
+    return {add_per_plane(Tensor::zeros(input_shape, g.dtype(), g.device()), g)};
   }
 };
 
@@ -59,11 +63,12 @@ struct SliceBackward : Node {
   std::vector<Tensor> backward(const Tensor& g_in) override {
     const Tensor g = g_in.contiguous();
     const Shape& shape = inputs[0].shape();
-    Tensor dx = Tensor::zeros(shape, g.dtype());
+    Tensor dx = Tensor::zeros(shape, g.dtype(), g.device());
     const Rows l = rows_around(shape, dim);
     const int64_t es = dtype_size(g.dtype()), piece = g.size(dim) * l.inner * es;
-    copy_rows(static_cast<char*>(dx.data_ptr()) + start * l.inner * es, shape[dim] * l.inner * es,
-              static_cast<const char*>(g.data_ptr()), piece, l.outer, piece);
+    copy_rows(g.device(), static_cast<char*>(dx.data_ptr()) + start * l.inner * es,
+              shape[dim] * l.inner * es, static_cast<const char*>(g.data_ptr()), piece, l.outer,
+              piece);
     return {dx};
   }
 };
@@ -75,7 +80,13 @@ Tensor spatial_sum(const Tensor& x) {
   check_nchw(op, x);
   const Tensor xc = x.contiguous();
   const int64_t planes = x.size(0) * x.size(1), L = x.size(2) * x.size(3);
-  Tensor out = Tensor::empty({x.size(0), x.size(1)}, x.dtype());
+  Tensor out = Tensor::empty({x.size(0), x.size(1)}, x.dtype(), x.device());
+  if constexpr (kCudaBuilt) {
+    if (x.device().is_cuda()) {
+      cuda::spatial_sum(xc, out);
+      return record(out, {x}, std::make_shared<SpatialSumBackward>(x.shape()));
+    }
+  }
   dispatch_floating(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
     const T* p = xc.data<T>();
@@ -100,7 +111,13 @@ Tensor add_per_plane(const Tensor& x, const Tensor& b) {
                     " (expected [N, C] = ", shape_str({x.size(0), x.size(1)}), ")");
   const Tensor xc = x.contiguous(), bc = b.contiguous();
   const int64_t planes = x.size(0) * x.size(1), L = x.size(2) * x.size(3);
-  Tensor out = Tensor::empty(x.shape(), x.dtype());
+  Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
+  if constexpr (kCudaBuilt) {
+    if (x.device().is_cuda()) {
+      cuda::add_per_plane(xc, bc, out);
+      return record(out, {x, b}, std::make_shared<AddPerPlaneBackward>());
+    }
+  }
   dispatch_floating(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
     const T* p = xc.data<T>();
@@ -120,7 +137,13 @@ Tensor expand_channels(const Tensor& x, int64_t C) {
   check<ValueError>(C >= 1, op, ": channel count ", C, " must be positive");
   const Tensor xc = x.contiguous();
   const int64_t N = x.size(0), bytes = x.size(2) * x.size(3) * dtype_size(x.dtype());
-  Tensor out = Tensor::empty({N, C, x.size(2), x.size(3)}, x.dtype());
+  Tensor out = Tensor::empty({N, C, x.size(2), x.size(3)}, x.dtype(), x.device());
+  if constexpr (kCudaBuilt) {
+    if (x.device().is_cuda()) {
+      cuda::expand_channels(xc, out);
+      return record(out, {x}, std::make_shared<ExpandChannelsBackward>());
+    }
+  }
   const char* src = static_cast<const char*>(xc.data_ptr());
   char* dst = static_cast<char*>(out.data_ptr());
   for (int64_t n = 0; n < N; ++n)
@@ -133,7 +156,13 @@ Tensor sum_channels(const Tensor& x) {
   check_nchw(op, x);
   const Tensor xc = x.contiguous();
   const int64_t N = x.size(0), C = x.size(1), L = x.size(2) * x.size(3);
-  Tensor out = Tensor::empty({N, 1, x.size(2), x.size(3)}, x.dtype());
+  Tensor out = Tensor::empty({N, 1, x.size(2), x.size(3)}, x.dtype(), x.device());
+  if constexpr (kCudaBuilt) {
+    if (x.device().is_cuda()) {
+      cuda::sum_channels(xc, out);
+      return record(out, {x}, std::make_shared<SumChannelsBackward>(C));
+    }
+  }
   dispatch_floating(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
     const T* p = xc.data<T>();
@@ -160,10 +189,10 @@ Tensor slice(const Tensor& x, int dim, int64_t start, int64_t end) {
   const Tensor xc = x.contiguous();
   Shape out_shape = x.shape();
   out_shape[dim] = end - start;
-  Tensor out = Tensor::empty(out_shape, x.dtype());
+  Tensor out = Tensor::empty(out_shape, x.dtype(), x.device());
   const Rows l = rows_around(x.shape(), dim);
   const int64_t es = dtype_size(x.dtype()), piece = (end - start) * l.inner * es;
-  copy_rows(static_cast<char*>(out.data_ptr()), piece,
+  copy_rows(x.device(), static_cast<char*>(out.data_ptr()), piece,
             static_cast<const char*>(xc.data_ptr()) + start * l.inner * es,
             x.size(dim) * l.inner * es, l.outer, piece);
   return record(out, {x}, std::make_shared<SliceBackward>(dim, start));

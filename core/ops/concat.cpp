@@ -1,6 +1,7 @@
-// concat on the CPU. Viewing each input as [outer, size_i * inner] with outer the product
-// of the dims before `dim` and inner of those after it, the output row o is the inputs'
-// rows o laid end to end; backward cuts the gradient's rows back into the same pieces.
+// concat, on the CPU or on a GPU through copy_rows' CUDA twin (cuda/ops/concat.cu).
+// Viewing each input as [outer, size_i * inner] with outer the product of the dims before
+// `dim` and inner of those after it, the output row o is the inputs' rows o laid end to
+// end; backward cuts the gradient's rows back into the same pieces.
 #include "core/ops/concat.h"
 
 #include <cstring>
@@ -27,8 +28,8 @@ struct ConcatBackward : Node {
     for (const Tensor& x : inputs) {
       const int64_t piece = x.size(dim) * l.inner * es;
       if (x.requires_grad()) {
-        Tensor g = Tensor::empty(x.shape(), x.dtype());
-        copy_rows(static_cast<char*>(g.data_ptr()), piece,
+        Tensor g = Tensor::empty(x.shape(), x.dtype(), dy.device());
+        copy_rows(dy.device(), static_cast<char*>(g.data_ptr()), piece,
                   static_cast<const char*>(dy.data_ptr()) + at, total * l.inner * es, l.outer,
                   piece);
         grads.push_back(g);
@@ -65,14 +66,14 @@ Tensor concat(const std::vector<Tensor>& xs, int dim) {
   }
   Shape out_shape = first.shape();
   out_shape[dim] = total;
-  Tensor out = Tensor::empty(out_shape, first.dtype());
+  Tensor out = Tensor::empty(out_shape, first.dtype(), first.device());
   const Rows l = rows_around(out_shape, dim);
   const size_t es = dtype_size(first.dtype());
   int64_t at = 0;
   for (const Tensor& x : xs) {
     const int64_t piece = x.size(dim) * l.inner * es;
     Tensor c = x.contiguous();
-    copy_rows(static_cast<char*>(out.data_ptr()) + at, total * l.inner * es,
+    copy_rows(out.device(), static_cast<char*>(out.data_ptr()) + at, total * l.inner * es,
               static_cast<const char*>(c.data_ptr()), piece, l.outer, piece);
     at += piece;
   }

@@ -9,6 +9,8 @@
 // Depthwise path (groups == C): direct loops, because the GEMM there would have one
 // row (M = 1) and run at a fraction of the BLAS speed; 2*KH*KW flops per output
 // element against one read of the input plane per tap (from cache: planes are small).
+// On a GPU both directions go to the CUDA twin (cuda/ops/conv2d.cu: cuDNN, or handwritten
+// depthwise kernels).
 #include "core/ops/conv2d.h"
 
 #include <algorithm>
@@ -17,9 +19,11 @@
 
 #include "core/autograd.h"
 #include "core/counters.h"
+#include "core/device_memory.h"
 #include "core/gemm.h"
 #include "core/ops/checks.h"
 #include "core/parallel.h"
+#include "cuda/ops/conv2d.h"
 
 namespace tdseg::ops {
 
@@ -242,6 +246,17 @@ struct Conv2dBackward : Node {
     const Tensor &x = inputs[0], &w = inputs[1], &b = inputs[2];
     const Geometry g = geometry(x, w, options);
     Tensor dy = dy_in.contiguous();
+    if constexpr (kCudaBuilt) {
+      if (x.device().is_cuda()) {  // the twin overwrites its outputs: no zeroing
+        const Device d = x.device();
+        Tensor dx = x.requires_grad() ? Tensor::empty(x.shape(), x.dtype(), d) : Tensor();
+        Tensor dw = w.requires_grad() ? Tensor::empty(w.shape(), w.dtype(), d) : Tensor();
+        Tensor db = b.defined() && b.requires_grad() ? Tensor::empty(b.shape(), b.dtype(), d)
+                                                     : Tensor();
+        cuda::conv2d_backward(x.contiguous(), w.contiguous(), dy, dx, dw, db, options);
+        return {dx, dw, db};
+      }
+    }
     Tensor dx = x.requires_grad() ? Tensor::zeros(x.shape(), x.dtype()) : Tensor();
     Tensor dw = w.requires_grad() ? Tensor::zeros(w.shape(), w.dtype()) : Tensor();
     Tensor db = b.defined() && b.requires_grad() ? Tensor::empty(b.shape(), b.dtype()) : Tensor();
@@ -299,13 +314,20 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
                     " has ", x.size(1));
   if (bias.defined()) {
     check_same_dtype(op, x, bias);
+    check_same_device(op, x, bias);
     check<ShapeError>(bias.dim() == 1 && bias.size(0) == weight.size(0), op, ": bias ",
                       shape_str(bias.shape()), " must be [", weight.size(0), "]");
   }
   const Geometry g = geometry(x, weight, o);
   counters().conv_macs += g.N * g.M * g.OH * g.OW * g.kernel_rows();
   const Tensor xc = x.contiguous(), wc = weight.contiguous();
-  Tensor out = Tensor::empty({g.N, g.M, g.OH, g.OW}, x.dtype());
+  Tensor out = Tensor::empty({g.N, g.M, g.OH, g.OW}, x.dtype(), x.device());
+  if constexpr (kCudaBuilt) {
+    if (x.device().is_cuda()) {
+      cuda::conv2d_forward(xc, wc, bias.defined() ? bias.contiguous() : Tensor(), out, o);
+      return record(out, {x, weight, bias}, std::make_shared<Conv2dBackward>(o));
+    }
+  }
   dispatch_floating(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
     const T* px = xc.data<T>();

@@ -1,6 +1,8 @@
-// gaussian_kernel on the CPU: forward and backward side by side. The kernels are computed
-// and the backward's sums accumulated in double; the node saves its output (detached) and
-// reads sigma from its input.
+// gaussian_kernel: forward and backward side by side. The kernels are computed and the
+// backward's sums accumulated in double, on the host whatever sigma's device: the op is
+// K * K exponentials per class, so a GPU's sigma (and dy) are copied to the host and the
+// result copied back to its device, with no kernel. The node saves its output (detached,
+// on sigma's device) and reads sigma from its input.
 #include "core/ops/gaussian.h"
 
 #include <cmath>
@@ -28,13 +30,14 @@ struct GaussianKernelBackward : Node {
   const char* name() const override { return "gaussian_kernel"; }
   void release_saved() override { k = Tensor(); }
   std::vector<Tensor> backward(const Tensor& dy_in) override {
-    const Tensor dy = dy_in.contiguous(), sigma = inputs[0].contiguous();
+    const Tensor dy = dy_in.contiguous().to(Device::cpu()), kh = k.to(Device::cpu());
+    const Tensor sigma = inputs[0].detach().contiguous().to(Device::cpu());
     const int64_t C = k.size(0), KK = k.size(2) * k.size(3);
     const std::vector<double> r2 = squared_radii(k.size(2));
     Tensor ds = Tensor::empty({C}, k.dtype());
     dispatch_floating(k.dtype(), name(), [&](auto tag) {
       using T = decltype(tag);
-      const T *pk = k.data<T>(), *g = dy.data<T>(), *s = sigma.data<T>();
+      const T *pk = kh.data<T>(), *g = dy.data<T>(), *s = sigma.data<T>();
       T* d = ds.data<T>();
       for (int64_t c = 0; c < C; ++c) {
         double m = 0, gk = 0, gkr = 0;  // sum k r^2, sum dy k, sum dy k r^2
@@ -47,7 +50,7 @@ struct GaussianKernelBackward : Node {
         d[c] = static_cast<T>((gkr - m * gk) / (sv * sv * sv));
       }
     });
-    return {ds};
+    return {ds.to(inputs[0].device())};
   }
 };
 
@@ -59,7 +62,7 @@ Tensor gaussian_kernel(const Tensor& sigma, int64_t K) {
   check_floating(op, sigma);
   check_rank(op, sigma, 1, "sigma [C]");
   check<ValueError>(K >= 1 && K % 2 == 1, op, ": kernel size K must be odd and >= 1, got ", K);
-  const Tensor sc = sigma.contiguous();
+  const Tensor sc = sigma.detach().contiguous().to(Device::cpu());
   const int64_t C = sigma.size(0);
   const std::vector<double> r2 = squared_radii(K);
   Tensor out = Tensor::empty({C, 1, K, K}, sigma.dtype());
@@ -79,6 +82,7 @@ Tensor gaussian_kernel(const Tensor& sigma, int64_t K) {
       for (int64_t j = 0; j < K * K; ++j) k[c * K * K + j] = static_cast<T>(e[j] / z);
     }
   });
+  out = out.to(sigma.device());
   if (!needs_grad({sigma})) return out;
   return record(out, {sigma}, std::make_shared<GaussianKernelBackward>(out.detach()));
 }

@@ -1,10 +1,13 @@
-// image_grad and image_div on the CPU: forward and backward side by side. Each is the
-// other's negative adjoint, so each backward is the other op, negated.
+// image_grad and image_div, on the CPU or through their CUDA twins
+// (cuda/ops/image_grad.cu): forward and backward side by side. Each is the other's
+// negative adjoint, so each backward is the other op times -1 (one pass: the sign is
+// applied as the values are written, exact for +-1).
 #include "core/ops/image_grad.h"
 
 #include "core/autograd.h"
+#include "core/device_memory.h"
 #include "core/ops/checks.h"
-#include "core/ops/elementwise.h"
+#include "cuda/ops/image_grad.h"
 
 namespace tdseg::ops {
 
@@ -19,7 +22,7 @@ void check_image(const char* op, const Tensor& x, int64_t channels) {
 
 // u: N planes of H*W; w: N pairs of planes (column differences, then row differences).
 template <typename T>
-void grad_forward(const T* u, T* w, int64_t N, int64_t H, int64_t W) {
+void grad_forward(const T* u, T* w, int64_t N, int64_t H, int64_t W, T sign) {
   const int64_t L = H * W;
   for (int64_t n = 0; n < N; ++n) {
     const T* un = u + n * L;
@@ -28,14 +31,14 @@ void grad_forward(const T* u, T* w, int64_t N, int64_t H, int64_t W) {
     for (int64_t y = 0; y < H; ++y)
       for (int64_t x = 0; x < W; ++x) {
         const int64_t i = y * W + x;
-        wx[i] = x + 1 < W ? un[i + 1] - un[i] : T(0);
-        wy[i] = y + 1 < H ? un[i + W] - un[i] : T(0);
+        wx[i] = sign * (x + 1 < W ? un[i + 1] - un[i] : T(0));
+        wy[i] = sign * (y + 1 < H ? un[i + W] - un[i] : T(0));
       }
   }
 }
 
 template <typename T>
-void div_forward(const T* w, T* u, int64_t N, int64_t H, int64_t W) {
+void div_forward(const T* w, T* u, int64_t N, int64_t H, int64_t W, T sign) {
   const int64_t L = H * W;
   for (int64_t n = 0; n < N; ++n) {
     const T* wx = w + 2 * n * L;
@@ -49,47 +52,67 @@ void div_forward(const T* w, T* u, int64_t N, int64_t H, int64_t W) {
         if (x > 0) v -= wx[i - 1];
         if (y + 1 < H) v += wy[i];
         if (y > 0) v -= wy[i - W];
-        un[i] = v;
+        un[i] = sign * v;
       }
   }
 }
 
+// sign * image_grad(u) on u's device, unrecorded.
+Tensor signed_grad(const Tensor& u_in, double sign) {
+  const Tensor u = u_in.contiguous();
+  const int64_t N = u.size(0), H = u.size(2), W = u.size(3);
+  Tensor out = Tensor::empty({N, 2, H, W}, u.dtype(), u.device());
+  if constexpr (kCudaBuilt) {
+    if (u.device().is_cuda()) {
+      cuda::image_grad(u, out, sign);
+      return out;
+    }
+  }
+  dispatch_floating(u.dtype(), "image_grad", [&](auto tag) {
+    using T = decltype(tag);
+    grad_forward(u.data<T>(), out.data<T>(), N, H, W, static_cast<T>(sign));
+  });
+  return out;
+}
+
+// sign * image_div(w) on w's device, unrecorded.
+Tensor signed_div(const Tensor& w_in, double sign) {
+  const Tensor w = w_in.contiguous();
+  const int64_t N = w.size(0), H = w.size(2), W = w.size(3);
+  Tensor out = Tensor::empty({N, 1, H, W}, w.dtype(), w.device());
+  if constexpr (kCudaBuilt) {
+    if (w.device().is_cuda()) {
+      cuda::image_div(w, out, sign);
+      return out;
+    }
+  }
+  dispatch_floating(w.dtype(), "image_div", [&](auto tag) {
+    using T = decltype(tag);
+    div_forward(w.data<T>(), out.data<T>(), N, H, W, static_cast<T>(sign));
+  });
+  return out;
+}
+
 struct ImageGradBackward : Node {
   const char* name() const override { return "image_grad"; }
-  std::vector<Tensor> backward(const Tensor& g) override { return {scale(image_div(g), -1.0)}; }
+  std::vector<Tensor> backward(const Tensor& g) override { return {signed_div(g, -1.0)}; }
 };
 
 struct ImageDivBackward : Node {
   const char* name() const override { return "image_div"; }
-  std::vector<Tensor> backward(const Tensor& g) override { return {scale(image_grad(g), -1.0)}; }
+  std::vector<Tensor> backward(const Tensor& g) override { return {signed_grad(g, -1.0)}; }
 };
 
 }  // namespace
 
 Tensor image_grad(const Tensor& u) {
-  const char* op = "image_grad";
-  check_image(op, u, 1);
-  const Tensor uc = u.contiguous();
-  const int64_t N = u.size(0), H = u.size(2), W = u.size(3);
-  Tensor out = Tensor::empty({N, 2, H, W}, u.dtype());
-  dispatch_floating(u.dtype(), op, [&](auto tag) {
-    using T = decltype(tag);
-    grad_forward(uc.data<T>(), out.data<T>(), N, H, W);
-  });
-  return record(out, {u}, std::make_shared<ImageGradBackward>());
+  check_image("image_grad", u, 1);
+  return record(signed_grad(u, 1.0), {u}, std::make_shared<ImageGradBackward>());
 }
 
 Tensor image_div(const Tensor& w) {
-  const char* op = "image_div";
-  check_image(op, w, 2);
-  const Tensor wc = w.contiguous();
-  const int64_t N = w.size(0), H = w.size(2), W = w.size(3);
-  Tensor out = Tensor::empty({N, 1, H, W}, w.dtype());
-  dispatch_floating(w.dtype(), op, [&](auto tag) {
-    using T = decltype(tag);
-    div_forward(wc.data<T>(), out.data<T>(), N, H, W);
-  });
-  return record(out, {w}, std::make_shared<ImageDivBackward>());
+  check_image("image_div", w, 2);
+  return record(signed_div(w, 1.0), {w}, std::make_shared<ImageDivBackward>());
 }
 
 }  // namespace tdseg::ops

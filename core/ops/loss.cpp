@@ -1,28 +1,72 @@
-// nll_loss on the CPU. Forward gathers one log-probability per valid pixel; backward
-// writes -dy / |V| at (n, target, i) for valid pixels and 0 everywhere else.
+// nll_loss on the CPU, or through its CUDA twins (cuda/ops/loss.cu). Forward gathers one
+// log-probability per valid pixel; backward writes -dy / |V| at (n, target, i) for valid
+// pixels and 0 everywhere else. The node saves |V| as a float64 scalar on the loss's
+// device, so that the GPU backward reads it without a round trip to the host.
 #include "core/ops/loss.h"
 
 #include "core/autograd.h"
+#include "core/device_memory.h"
 #include "core/ops/checks.h"
+#include "cuda/ops/loss.h"
 
 namespace tdseg::ops {
+
+void check_loss_inputs(const char* op, const Tensor& scores, const char* what,
+                       const Tensor& target) {
+  check_defined(op, scores, what);
+  check_defined(op, target, "target");
+  check_floating(op, scores);
+  check<DTypeError>(target.dtype() == DType::Int32, op, ": target must be int32 labels, got ",
+                    target.str());
+  check<ShapeError>(scores.dim() >= 2, op, ": ", what, " must be [N, C, ...], got ",
+                    shape_str(scores.shape()));
+  Shape expect = scores.shape();
+  expect.erase(expect.begin() + 1);
+  check<ShapeError>(target.shape() == expect, op, ": target ", shape_str(target.shape()),
+                    " must be ", shape_str(expect), " for ", what, " ",
+                    shape_str(scores.shape()));
+  check_same_device(op, scores, target);
+}
+
+void throw_bad_label(const char* op, int32_t label, int64_t n, int64_t i, int64_t C,
+                     int32_t ignore_index) {
+  throw ValueError(cat(op, ": label ", label, " at image ", n, ", pixel ", i,
+                       " is outside [0, ", C, ") and is not the ignore label ", ignore_index));
+}
+
+void check_labels_cpu(const char* op, const Tensor& target, int64_t C, int32_t ignore_index) {
+  const int64_t N = target.size(0), L = N > 0 ? target.numel() / N : 0;
+  const int32_t* t = target.data<int32_t>();
+  for (int64_t p = 0; p < target.numel(); ++p)
+    if (t[p] != ignore_index && (t[p] < 0 || t[p] >= C))
+      throw_bad_label(op, t[p], p / L, p % L, C, ignore_index);
+}
 
 namespace {
 
 struct NllLossBackward : Node {
   int32_t ignore_index;
-  int64_t valid;
-  NllLossBackward(int32_t ig, int64_t v) : ignore_index(ig), valid(v) {}
+  Tensor valid;  // |V|, a float64 scalar on the loss's device
+  NllLossBackward(int32_t ig, Tensor v) : ignore_index(ig), valid(std::move(v)) {}
   const char* name() const override { return "nll_loss"; }
+  void release_saved() override { valid = Tensor(); }
   std::vector<Tensor> backward(const Tensor& dy) override {
-    const Tensor &lp = inputs[0], &target = inputs[1];
-    const int64_t N = lp.size(0), C = lp.size(1), L = lp.numel() / (N * C);
+    const Tensor &lp = inputs[0], target = inputs[1].contiguous();
+    if constexpr (kCudaBuilt) {
+      if (lp.device().is_cuda()) {
+        Tensor dx = Tensor::empty(lp.shape(), lp.dtype(), lp.device());
+        cuda::nll_loss_backward(target, dy, valid, dx, ignore_index);
+        return {dx, Tensor()};
+      }
+    }
     Tensor dx = Tensor::zeros(lp.shape(), lp.dtype());
-    if (valid == 0) return {dx, Tensor()};
+    const double count = valid.item();
+    if (count == 0) return {dx, Tensor()};
+    const int64_t N = lp.size(0), C = lp.size(1), L = target.numel() / N;
     const int32_t* t = target.data<int32_t>();
     dispatch_floating(lp.dtype(), name(), [&](auto tag) {
       using T = decltype(tag);
-      const T g = static_cast<T>(-dy.item() / static_cast<double>(valid));
+      const T g = static_cast<T>(-dy.item() / count);
       T* d = dx.data<T>();
       for (int64_t n = 0; n < N; ++n)
         for (int64_t i = 0; i < L; ++i) {
@@ -38,21 +82,23 @@ struct NllLossBackward : Node {
 
 Tensor nll_loss(const Tensor& log_probs, const Tensor& target, int32_t ignore_index) {
   const char* op = "nll_loss";
-  check_defined(op, log_probs, "log_probs");
-  check_defined(op, target, "target");
-  check_floating(op, log_probs);
-  check<DTypeError>(target.dtype() == DType::Int32, op, ": target must be int32 labels, got ",
-                    target.str());
-  check<ShapeError>(log_probs.dim() >= 2, op, ": log_probs must be [N, C, ...], got ",
-                    shape_str(log_probs.shape()));
-  Shape expect = log_probs.shape();
-  expect.erase(expect.begin() + 1);
-  check<ShapeError>(target.shape() == expect, op, ": target ", shape_str(target.shape()),
-                    " must be ", shape_str(expect), " for log_probs ",
-                    shape_str(log_probs.shape()));
+  check_loss_inputs(op, log_probs, "log_probs", target);
   const int64_t N = log_probs.size(0), C = log_probs.size(1);
-  const int64_t L = N * C > 0 ? log_probs.numel() / (N * C) : 0;
+  const int64_t L = N > 0 ? target.numel() / N : 0;
   const Tensor target_c = target.contiguous(), log_probs_c = log_probs.contiguous();
+  if constexpr (kCudaBuilt) {
+    if (log_probs.device().is_cuda()) {
+      Tensor out = Tensor::empty({}, log_probs.dtype(), log_probs.device());
+      Tensor valid = Tensor::empty({}, DType::Float64, log_probs.device());
+      const cuda::BadLabel bad =
+          cuda::nll_loss_forward(log_probs_c, target_c, out, valid, ignore_index);
+      if (bad.pixel >= 0)
+        throw_bad_label(op, bad.label, bad.pixel / L, bad.pixel % L, C, ignore_index);
+      return record(out, {log_probs, target},
+                    std::make_shared<NllLossBackward>(ignore_index, valid));
+    }
+  }
+  check_labels_cpu(op, target_c, C, ignore_index);
   const int32_t* t = target_c.data<int32_t>();
   int64_t valid = 0;
   double sum = 0;
@@ -63,14 +109,14 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& target, int32_t ignore_in
       for (int64_t i = 0; i < L; ++i) {
         const int32_t k = t[n * L + i];
         if (k == ignore_index) continue;
-        check<ValueError>(k >= 0 && k < C, op, ": label ", k, " at image ", n, ", pixel ", i,
-                          " is outside [0, ", C, ") and is not the ignore label ", ignore_index);
         sum += lp[(n * C + k) * L + i];
         ++valid;
       }
   });
   Tensor out = Tensor::full({}, valid ? -sum / valid : 0.0, log_probs.dtype());
-  return record(out, {log_probs, target}, std::make_shared<NllLossBackward>(ignore_index, valid));
+  return record(out, {log_probs, target},
+                std::make_shared<NllLossBackward>(
+                    ignore_index, Tensor::full({}, static_cast<double>(valid), DType::Float64)));
 }
 
 }  // namespace tdseg::ops

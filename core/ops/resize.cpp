@@ -1,5 +1,6 @@
-// resize_bilinear on the CPU. Each output pixel reads 4 input pixels with weights
-// (1-ly)(1-lx), (1-ly)lx, ly(1-lx), ly lx; backward scatters dy with the same weights.
+// resize_bilinear, on the CPU or through its CUDA twin (cuda/ops/resize.cu). Each output
+// pixel reads 4 input pixels with weights (1-ly)(1-lx), (1-ly)lx, ly(1-lx), ly lx;
+// backward scatters dy with the same weights (the GPU gathers them instead, see there).
 // The taps depend only on (oy, ox), so they are computed once per call.
 #include "core/ops/resize.h"
 
@@ -7,8 +8,10 @@
 #include <vector>
 
 #include "core/autograd.h"
+#include "core/device_memory.h"
 #include "core/ops/checks.h"
 #include "core/parallel.h"
+#include "cuda/ops/resize.h"
 
 namespace tdseg::ops {
 
@@ -37,6 +40,13 @@ struct ResizeBilinearBackward : Node {
   const char* name() const override { return "resize_bilinear"; }
   std::vector<Tensor> backward(const Tensor& dy_in) override {
     Tensor dy = dy_in.contiguous();
+    if constexpr (kCudaBuilt) {
+      if (dy.device().is_cuda()) {
+        Tensor dx = Tensor::empty(input_shape, dy.dtype(), dy.device());
+        cuda::resize_bilinear_backward(dy, dx);
+        return {dx};
+      }
+    }
     const int64_t H = input_shape[2], W = input_shape[3], OH = dy.size(2), OW = dy.size(3);
     const int64_t planes = input_shape[0] * input_shape[1];
     const auto ty = taps(H, OH), tx = taps(W, OW);
@@ -73,9 +83,15 @@ Tensor resize_bilinear(const Tensor& x, int64_t out_h, int64_t out_w) {
                     " must be positive");
   check<ShapeError>(x.size(2) >= 1 && x.size(3) >= 1, op, ": empty input ", shape_str(x.shape()));
   const int64_t H = x.size(2), W = x.size(3), planes = x.size(0) * x.size(1);
-  const auto ty = taps(H, out_h), tx = taps(W, out_w);
   const Tensor xc = x.contiguous();
-  Tensor out = Tensor::empty({x.size(0), x.size(1), out_h, out_w}, x.dtype());
+  Tensor out = Tensor::empty({x.size(0), x.size(1), out_h, out_w}, x.dtype(), x.device());
+  if constexpr (kCudaBuilt) {
+    if (x.device().is_cuda()) {
+      cuda::resize_bilinear(xc, out);
+      return record(out, {x}, std::make_shared<ResizeBilinearBackward>(x.shape()));
+    }
+  }
+  const auto ty = taps(H, out_h), tx = taps(W, out_w);
   dispatch_floating(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
     const T* src = xc.data<T>();

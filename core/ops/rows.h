@@ -5,7 +5,10 @@
 #pragma once
 #include <cstring>
 
+#include "core/device.h"
+#include "core/device_memory.h"
 #include "core/shape.h"
+#include "cuda/ops/concat.h"
 
 namespace tdseg::ops {
 
@@ -24,6 +27,16 @@ inline Rows rows_around(const Shape& s, int dim) {
 inline void copy_rows(char* dst, int64_t dst_stride, const char* src, int64_t src_stride,
                       int64_t rows, int64_t piece) {
   for (int64_t o = 0; o < rows; ++o) std::memcpy(dst + o * dst_stride, src + o * src_stride, piece);
+}
+
+// The same on the memory of `device`: a GPU's through the CUDA twin (cuda/ops/concat.cu).
+inline void copy_rows(Device device, char* dst, int64_t dst_stride, const char* src,
+                      int64_t src_stride, int64_t rows, int64_t piece) {
+  if constexpr (kCudaBuilt) {
+    if (device.is_cuda())
+      return cuda::copy_rows(device, dst, dst_stride, src, src_stride, rows, piece);
+  }
+  copy_rows(dst, dst_stride, src, src_stride, rows, piece);
 }
 
 }  // namespace tdseg::ops

@@ -1,5 +1,6 @@
-// softmax and log_softmax on the CPU: forward and backward side by side. Both nodes
-// save their output (detached, so the graph has no cycle) and no input:
+// softmax and log_softmax on the CPU, or through their CUDA twins (cuda/ops/softmax.cu):
+// forward and backward side by side. Both nodes save their output (detached, so the graph
+// has no cycle) and no input:
 //   softmax:     dx = y * (dy - sum_c dy * y)
 //   log_softmax: dx = dy - exp(y) * sum_c dy
 // The inner loops run over the contiguous pixel index i; the sums over c (stride H*W in
@@ -12,8 +13,10 @@
 #include <vector>
 
 #include "core/autograd.h"
+#include "core/device_memory.h"
 #include "core/ops/checks.h"
 #include "core/parallel.h"
+#include "cuda/ops/softmax.h"
 
 namespace tdseg::ops {
 
@@ -94,7 +97,13 @@ struct SoftmaxBackward : Node {
   void release_saved() override { y = Tensor(); }
   std::vector<Tensor> backward(const Tensor& dy_in) override {
     Tensor dy = dy_in.contiguous();
-    Tensor dx = Tensor::empty(y.shape(), y.dtype());
+    Tensor dx = Tensor::empty(y.shape(), y.dtype(), y.device());
+    if constexpr (kCudaBuilt) {
+      if (y.device().is_cuda()) {
+        cuda::softmax_backward(y, dy, dx, log);
+        return {dx};
+      }
+    }
     dispatch_floating(y.dtype(), name(), [&](auto tag) {
       using T = decltype(tag);
       softmax_backward_cpu(y.size(0), y.size(1), pixels(y), y.data<T>(), dy.data<T>(),
@@ -110,12 +119,15 @@ Tensor softmax_impl(const Tensor& x, bool log) {
   check_floating(op, x);
   check<ShapeError>(x.dim() >= 2, op, ": input must be [N, C, ...], got ", shape_str(x.shape()));
   const Tensor xc = x.contiguous();
-  Tensor out = Tensor::empty(x.shape(), x.dtype());
-  dispatch_floating(x.dtype(), op, [&](auto tag) {
-    using T = decltype(tag);
-    softmax_forward_cpu(x.size(0), x.size(1), pixels(x), xc.data<T>(),
-                        out.data<T>(), log);
-  });
+  Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
+  if constexpr (kCudaBuilt) {
+    if (x.device().is_cuda()) cuda::softmax_forward(xc, out, log);
+  }
+  if (x.device().is_cpu())
+    dispatch_floating(x.dtype(), op, [&](auto tag) {
+      using T = decltype(tag);
+      softmax_forward_cpu(x.size(0), x.size(1), pixels(x), xc.data<T>(), out.data<T>(), log);
+    });
   if (!needs_grad({x})) return out;
   return record(out, {x}, std::make_shared<SoftmaxBackward>(out.detach(), log));
 }

@@ -11,7 +11,9 @@ namespace tdseg {
 Tensor std_block(const Tensor& o, const StdParams& params, const StdExtras& extras,
                  const StdConfig& cfg) {
   validate_std(cfg, o, params, extras);
-  StdExtras ex = extras;
+  StdExtras ex = extras;  // data given on the host goes to the logits' device
+  for (Tensor* t : {&ex.edge, &ex.volumes, &ex.centers})
+    if (t->defined()) *t = t->to(o.device());
   if (cfg.prior == StdPrior::SS && !ex.centers.defined()) {
     InferenceGuard constant;  // the centre is data: no gradient flows through it
     ex.centers = star_centroids(ops::softmax(ops::div_scalar(o, params.eps)), cfg.star_class);

@@ -40,13 +40,14 @@ void validate_std(const StdConfig& cfg, const Tensor& o, const StdParams& params
   for (int k = 0; k < 3; ++k) {
     ops::check_defined(op, *tensors[k], shapes[k].first);
     ops::check_same_dtype(op, o, *tensors[k]);
+    ops::check_same_device(op, o, *tensors[k]);
     check<ShapeError>(tensors[k]->shape() == shapes[k].second, op, ": ", shapes[k].first, " ",
                       shape_str(tensors[k]->shape()), " must be ", shape_str(shapes[k].second));
   }
   const double eps = params.eps.item(), lambda = params.lambda.item();
   check<ValueError>(eps > 0 && std::isfinite(eps), op, ": eps must be positive, got ", eps);
   check<ValueError>(std::isfinite(lambda), op, ": lambda must be finite, got ", lambda);
-  const Tensor sigma = params.sigma.to(DType::Float64);
+  const Tensor sigma = host_copy(params.sigma).to(DType::Float64);
   for (int64_t c = 0; c < C; ++c)
     check<ValueError>(sigma.data<double>()[c] > 0, op, ": sigma of class ", c,
                       " must be positive, got ", sigma.data<double>()[c]);
@@ -61,7 +62,7 @@ void validate_std(const StdConfig& cfg, const Tensor& o, const StdParams& params
     check<ShapeError>(extras.volumes.shape() == Shape{N, C}, op, ": volumes ",
                       shape_str(extras.volumes.shape()), " must be [N, C] = ", shape_str({N, C}),
                       " for logits ", shape_str(o.shape()));
-    const Tensor v = extras.volumes.to(DType::Float64);
+    const Tensor v = host_copy(extras.volumes).to(DType::Float64);
     for (int64_t k = 0; k < N * C; ++k)
       check<ValueError>(v.data<double>()[k] >= 0 && std::isfinite(v.data<double>()[k]), op,
                         ": volume ", v.data<double>()[k], " of image ", k / C, ", class ", k % C,
@@ -76,7 +77,7 @@ void validate_std(const StdConfig& cfg, const Tensor& o, const StdParams& params
       check<ShapeError>(extras.centers.shape() == Shape{N, 2}, op, ": centres ",
                         shape_str(extras.centers.shape()), " must be [N, 2] = ",
                         shape_str({N, 2}), " (cx, cy)");
-      const Tensor c = extras.centers.to(DType::Float64);
+      const Tensor c = host_copy(extras.centers).to(DType::Float64);
       for (int64_t n = 0; n < N; ++n) {
         const double cx = c.data<double>()[2 * n], cy = c.data<double>()[2 * n + 1];
         check<ValueError>(cx >= 0 && cx <= W - 1 && cy >= 0 && cy <= H - 1, op, ": centre (", cx,

@@ -14,7 +14,7 @@ double std_energy(const Tensor& u_in, const Tensor& o_in, double eps, double lam
                   int64_t kernel_size, double sigma) {
   ops::check_rank("std_energy", u_in, 4, "u [N, C, H, W]");
   ops::check_same_shape("std_energy", u_in, o_in);
-  const Tensor u = u_in.to(DType::Float64), o = o_in.to(DType::Float64);
+  const Tensor u = host_copy(u_in).to(DType::Float64), o = host_copy(o_in).to(DType::Float64);
   const int64_t N = u.size(0), C = u.size(1), H = u.size(2), W = u.size(3), n = u.numel();
   const GaussianTaps taps(std::vector<double>(C, sigma), kernel_size);
   std::vector<double> one_minus_u(n), blurred(n);
@@ -30,10 +30,10 @@ double std_energy(const Tensor& u_in, const Tensor& o_in, double eps, double lam
 
 double star_violation(const Tensor& u_in, const Tensor& centers, int64_t i) {
   ops::check_rank("star_violation", u_in, 4, "u [N, C, H, W]");
-  const Tensor u = u_in.to(DType::Float64);
+  const Tensor u = host_copy(u_in).to(DType::Float64);
   const int64_t N = u.size(0), C = u.size(1), H = u.size(2), W = u.size(3);
   check<ValueError>(i >= 0 && i < C, "star_violation: class ", i, " is outside [0, ", C, ")");
-  const Tensor s = star_field(centers.to(DType::Float64), H, W);
+  const Tensor s = star_field(host_copy(centers).to(DType::Float64), H, W);
   const double *pu = u.data<double>(), *ps = s.data<double>();
   double v = 0;
   for (int64_t n = 0; n < N; ++n) {

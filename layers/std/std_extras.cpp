@@ -13,7 +13,7 @@ Tensor star_field(const Tensor& centers, int64_t H, int64_t W) {
   check<ShapeError>(centers.dim() == 2 && centers.size(1) == 2, op, ": centres must be [N, 2] (cx, cy), got ",
                     shape_str(centers.shape()));
   const int64_t N = centers.size(0);
-  const Tensor cc = centers.contiguous();
+  const Tensor cc = host_copy(centers);
   Tensor s = Tensor::empty({N, 2, H, W}, centers.dtype());
   dispatch_floating(centers.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
@@ -27,7 +27,7 @@ Tensor star_field(const Tensor& centers, int64_t H, int64_t W) {
           p[((n * 2 + 1) * H + y) * W + x] = static_cast<T>(r > 0 ? dy / r : 0);
         }
   });
-  return s;
+  return s.to(centers.device());
 }
 
 Tensor star_centroids(const Tensor& u, int64_t i) {
@@ -36,7 +36,7 @@ Tensor star_centroids(const Tensor& u, int64_t i) {
   ops::check_rank(op, u, 4, "u [N, C, H, W]");
   check<ValueError>(i >= 0 && i < u.size(1), op, ": star class ", i, " is outside [0, ", u.size(1), ")");
   const int64_t N = u.size(0), C = u.size(1), H = u.size(2), W = u.size(3);
-  const Tensor uc = u.contiguous();
+  const Tensor uc = host_copy(u);
   Tensor c = Tensor::empty({N, 2}, u.dtype());
   dispatch_floating(u.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
@@ -55,7 +55,7 @@ Tensor star_centroids(const Tensor& u, int64_t i) {
       c.data<T>()[2 * n + 1] = static_cast<T>(mass > 0 ? sy / mass : (H - 1) / 2.0);
     }
   });
-  return c;
+  return c.to(u.device());
 }
 
 Tensor volumes_from_labels(const Tensor& labels, int64_t C, DType dtype) {
@@ -64,7 +64,7 @@ Tensor volumes_from_labels(const Tensor& labels, int64_t C, DType dtype) {
   ops::check_rank(op, labels, 3, "labels [N, H, W]");
   const int64_t N = labels.size(0), L = labels.size(1) * labels.size(2);
   Tensor v = Tensor::zeros({N, C}, DType::Float64);
-  const Tensor lc = labels.contiguous();
+  const Tensor lc = host_copy(labels);
   const int32_t* t = lc.data<int32_t>();
   for (int64_t n = 0; n < N; ++n)
     for (int64_t k = 0; k < L; ++k) {
@@ -74,7 +74,7 @@ Tensor volumes_from_labels(const Tensor& labels, int64_t C, DType dtype) {
                         " is outside [0, ", C, ") and is not ", ops::kIgnoreIndex);
       v.data<double>()[n * C + label] += 1;
     }
-  return v.to(dtype);
+  return v.to(dtype).to(labels.device());
 }
 
 Tensor volumes_from_ratios(const Tensor& ratios, int64_t N, int64_t H, int64_t W) {
@@ -83,7 +83,7 @@ Tensor volumes_from_ratios(const Tensor& ratios, int64_t N, int64_t H, int64_t W
   check<ShapeError>(ratios.dim() == 1 || (ratios.dim() == 2 && ratios.size(0) == N), op,
                     ": ratios must be [C] or [", N, ", C], got ", shape_str(ratios.shape()));
   const int64_t C = ratios.size(-1);
-  const Tensor r = ratios.to(DType::Float64);
+  const Tensor r = host_copy(ratios).to(DType::Float64);
   Tensor v = Tensor::empty({N, C}, DType::Float64);
   for (int64_t n = 0; n < N; ++n)
     for (int64_t c = 0; c < C; ++c) {
@@ -91,7 +91,7 @@ Tensor volumes_from_ratios(const Tensor& ratios, int64_t N, int64_t H, int64_t W
       check<ValueError>(x >= 0 && x <= 1, op, ": ratio ", x, " of class ", c, " is outside [0, 1]");
       v.data<double>()[n * C + c] = x * H * W;
     }
-  return v.to(ratios.dtype());
+  return v.to(ratios.dtype()).to(ratios.device());
 }
 
 Tensor edge_weight(const Tensor& image) {
@@ -99,7 +99,7 @@ Tensor edge_weight(const Tensor& image) {
   ops::check_floating(op, image);
   ops::check_rank(op, image, 4, "image [N, C, H, W]");
   const int64_t N = image.size(0), C = image.size(1), H = image.size(2), W = image.size(3);
-  const Tensor v = image.to(DType::Float64);
+  const Tensor v = host_copy(image).to(DType::Float64);
   Tensor e = Tensor::empty({N, 1, H, W}, image.dtype());
   dispatch_floating(image.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
@@ -116,7 +116,7 @@ Tensor edge_weight(const Tensor& image) {
           e.data<T>()[(n * H + y) * W + x] = static_cast<T>(1 / (1 + std::hypot(gx, gy)));
         }
   });
-  return e;
+  return e.to(image.device());
 }
 
 }  // namespace tdseg

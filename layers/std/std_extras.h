@@ -1,5 +1,6 @@
 // The data an STD block may take besides the logits: star fields and centres (SS-STD),
 // target volumes (VP-STD) and the edge weight of section 3.3. None carries a gradient.
+// They are computed on the host and returned on the device of their input.
 #pragma once
 #include "core/tensor.h"
 

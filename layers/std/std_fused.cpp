@@ -1,5 +1,6 @@
 // The fused STD / VP-STD / SS-STD op on the CPU. Notation as in std_config.h; arrays are
 // [N, C, L] (L = H*W) in the input's dtype, sums run in double (std_fused_kernels.h).
+// Logits on a GPU run the same problem in its CUDA twin, std_fused_cuda.{h,cu}.
 //
 // Forward, for t = 0 .. T-1 (P_t = K(u_t), so p_t = lambda * P_t):
 //   STD  z_{t+1} = (o - lambda P_t) / eps
@@ -23,8 +24,10 @@
 #include <algorithm>
 
 #include "core/autograd.h"
+#include "core/device_memory.h"
 #include "core/ops/softmax.h"
 #include "layers/std/std_extras.h"
+#include "layers/std/std_fused_cuda.h"
 #include "layers/std/std_fused_kernels.h"
 
 namespace tdseg {
@@ -186,10 +189,19 @@ Grads backward(const Problem<T>& pb, const Saved<T>& saved, const T* gz_T, T* go
   return g;
 }
 
+// A small tensor's values in T, read on the host from any device.
 template <typename T>
 std::vector<T> values(const Tensor& t) {
-  const Tensor c = t.to(dtype_of<T>());
+  const Tensor c = host_copy(t).to(dtype_of<T>());
   return std::vector<T>(c.data<T>(), c.data<T>() + c.numel());
+}
+
+// VP: log max(V, floor) [N, C], in T.
+template <typename T>
+std::vector<T> log_volumes(const Tensor& volumes, T floor) {
+  std::vector<T> log_v = values<T>(volumes);
+  for (T& v : log_v) v = static_cast<T>(std::log(std::max<double>(v, floor)));
+  return log_v;
 }
 
 template <typename T>
@@ -229,10 +241,7 @@ Tensor run(const Tensor& o, const StdParams& params, const StdExtras& extras, co
   pb.o = pb.o_tensor.template data<T>();
   if (cfg.edge_weight) pb.edge = values<T>(extras.edge);
   if (cfg.prior == StdPrior::SS) pb.s = values<T>(star_field(extras.centers, H, W));
-  if (cfg.prior == StdPrior::VP) {
-    pb.log_v = values<T>(extras.volumes);
-    for (T& v : pb.log_v) v = static_cast<T>(std::log(std::max<double>(v, pb.floor)));
-  }
+  if (cfg.prior == StdPrior::VP) pb.log_v = log_volumes<T>(extras.volumes, pb.floor);
   const bool grad = needs_grad({o, params.lambda, params.eps, params.sigma});
   Saved<T> saved;
   saved.keep = grad;
@@ -243,12 +252,76 @@ Tensor run(const Tensor& o, const StdParams& params, const StdExtras& extras, co
                 std::make_shared<StdFusedBackward<T>>(std::move(pb), std::move(saved)));
 }
 
+// ---- the CUDA twin (std_fused_cuda.h): the same problem, its arrays on the device ----
+
+template <typename T>
+struct StdFusedCudaBackward : Node {
+  cuda::StdFusedProblem pb;
+  cuda::StdFusedSaved saved;
+  StdFusedCudaBackward(cuda::StdFusedProblem p, cuda::StdFusedSaved s)
+      : pb(std::move(p)), saved(std::move(s)) {}
+  const char* name() const override { return "std_fused"; }
+  void release_saved() override {
+    saved = cuda::StdFusedSaved();
+    pb = cuda::StdFusedProblem();
+  }
+  std::vector<Tensor> backward(const Tensor& gz) override {
+    const cuda::StdFusedGrads g = cuda::std_fused_backward(pb, saved, gz.contiguous());
+    auto wanted = [&](size_t k, const Tensor& grad) { return inputs[k].requires_grad() ? grad : Tensor(); };
+    return {g.o, wanted(1, g.lambda), wanted(2, g.eps), wanted(3, g.sigma)};
+  }
+};
+
+template <typename T>
+Tensor run_cuda(const Tensor& o, const StdParams& params, const StdExtras& extras,
+                const StdConfig& cfg) {
+  const int64_t N = o.size(0), C = o.size(1), H = o.size(2), W = o.size(3), K = cfg.kernel_size;
+  const Device device = o.device();
+  const T eps = static_cast<T>(params.eps.item());
+  cuda::StdFusedProblem pb;
+  pb.N = N, pb.C = C, pb.H = H, pb.W = W, pb.kernel_size = K, pb.star = cfg.star_class;
+  pb.iters = cfg.prior == StdPrior::None ? 0 : cfg.iters;
+  pb.prior = cfg.prior;
+  pb.lambda = static_cast<T>(params.lambda.item());
+  pb.eps = eps;
+  pb.tau = static_cast<T>(cfg.tau.value_or(eps));
+  pb.floor = static_cast<T>(1e-6 * H * W);
+  pb.tau_follows_eps = !cfg.tau.has_value();
+  pb.need_eps = params.eps.requires_grad();
+  pb.need_sigma = params.sigma.requires_grad();
+  pb.o = o.detach().contiguous();
+  const GaussianTaps taps(values<double>(params.sigma), K);
+  std::vector<T> tap_values(2 * C * K);
+  for (int64_t k = 0; k < C * K; ++k) {
+    tap_values[k] = static_cast<T>(taps.g[k]);
+    tap_values[C * K + k] = static_cast<T>(taps.dg[k]);
+  }
+  pb.taps = Tensor::from_vector<T>({2, C, K}, tap_values).to(device);
+  if (cfg.edge_weight) pb.edge = extras.edge.detach().to(device).contiguous();
+  if (cfg.prior == StdPrior::SS)
+    pb.s = star_field(extras.centers.detach(), H, W).to(dtype_of<T>()).to(device);
+  if (cfg.prior == StdPrior::VP)
+    pb.log_v = Tensor::from_vector<T>({N, C}, log_volumes<T>(extras.volumes, static_cast<T>(pb.floor)))
+                   .to(device);
+  const bool grad = needs_grad({o, params.lambda, params.eps, params.sigma});
+  cuda::StdFusedSaved saved;
+  saved.keep = grad;
+  Tensor out = cuda::std_fused_forward(pb, saved);
+  if (!grad) return out;
+  return record(out, {o, params.lambda, params.eps, params.sigma},
+                std::make_shared<StdFusedCudaBackward<T>>(std::move(pb), std::move(saved)));
+}
+
 }  // namespace
 
 Tensor std_fused(const Tensor& o, const StdParams& params, const StdExtras& extras,
                  const StdConfig& cfg) {
   return dispatch_floating(o.dtype(), "std_fused", [&](auto tag) {
-    return run<decltype(tag)>(o, params, extras, cfg);
+    using T = decltype(tag);
+    if constexpr (kCudaBuilt) {
+      if (o.device().is_cuda()) return run_cuda<T>(o, params, extras, cfg);
+    }
+    return run<T>(o, params, extras, cfg);
   });
 }
 

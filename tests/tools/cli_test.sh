@@ -59,6 +59,7 @@ expect 2 1 inspect "$dir/good.npy" --bogus
 expect 2 1 frobnicate
 expect 2 1 smoke --steps abc
 expect 2 1 bench nothing
+"$tdseg" devices | grep -q "^cuda:0" || expect 2 1 bench ops --repeat 1  # no GPU: says why, exits 2
 for c in version devices inspect smoke bench model std toy train eval predict; do expect 0 0 "$c" --help; done
 expect 2 1 train --set train.lrr=0.1
 expect 2 1 train --set train.iters=abc

@@ -6,6 +6,7 @@
 #include "core/ops.h"
 #include "layers/std/std_block.h"
 #include "tests/check_close.h"
+#include "tests/cuda/gpu.h"
 #include "tests/gradcheck.h"
 #include "tests/tools/cli_run.h"
 
@@ -47,6 +48,40 @@ TEST(CliStd, RoundTripMatchesTheLibrary) {
   }
 }
 
+// --device cuda against --device cpu, for every prior (fp32: 1e-5 relative, the tolerance
+// of the fused kernels' parity tests).
+TEST(CliStd, DeviceCudaMatchesTheCpu) {
+  TDSEG_REQUIRE_GPU();
+  save_npy(dir() + "od.npy", randn64({2, 3, 9, 8}, 84).to(DType::Float32));
+  save_npy(dir() + "gd.npy", randn64({2, 3, 9, 8}, 85).to(DType::Float32));
+  save_npy(dir() + "vd.npy", Tensor::from_vector<double>({2, 3}, {20, 30, 22, 10, 40, 22}));
+  for (const char* prior : {"none", "std", "vp", "ss"}) {
+    SCOPED_TRACE(prior);
+    Tensor u[2], go[2];
+    for (int d = 0; d < 2; ++d) {
+      const std::string tag = d ? "cuda" : "cpu";
+      const Outcome r = tdseg(std::string("std --prior ") + prior + " --device " + tag + " --logits " +
+                              dir() + "od.npy --out " + dir() + "u_" + tag + ".npy --volumes " + dir() +
+                              "vd.npy --iters 4 --grad-output " + dir() + "gd.npy --grad-logits-out " +
+                              dir() + "go_" + tag + ".npy");
+      ASSERT_EQ(r.code, 0) << r.err;
+      u[d] = load_npy(dir() + "u_" + tag + ".npy");
+      go[d] = load_npy(dir() + "go_" + tag + ".npy");
+    }
+    EXPECT_TRUE(all_close(u[1], u[0], 1e-6, 1e-5));
+    EXPECT_TRUE(all_close(go[1], go[0], 1e-6, 1e-5));
+  }
+}
+
+TEST(CliStd, DeviceCudaWithoutAGpuExitsTwo) {
+  if (gpu_unavailable().empty()) GTEST_SKIP() << "this machine has a GPU";
+  save_npy(dir() + "o5.npy", randn64({1, 3, 5, 5}, 86));
+  const Outcome r = tdseg("std --device cuda --logits " + dir() + "o5.npy --out " + dir() + "u5.npy");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.stderr_lines, 1) << r.err;
+  EXPECT_NE(r.err.find("--device cuda: no CUDA device"), std::string::npos) << r.err;
+}
+
 TEST(CliStd, BadInputExitsTwoWithOneLine) {
   save_npy(dir() + "o4.npy", randn64({1, 3, 5, 5}, 82));
   save_npy(dir() + "o3.npy", randn64({3, 5, 5}, 83));
@@ -65,7 +100,6 @@ TEST(CliStd, BadInputExitsTwoWithOneLine) {
       {"std --prior bogus" + o, "unknown prior 'bogus'"},
       {"std --kernel-size 4" + o, "kernel size 4 must be odd"},
       {"std --lambda x" + o, "--lambda expects a number, got 'x'"},
-      {"std --device cuda" + o, "no CUDA kernels yet"},
       {"std --logits " + dir() + "o4.npy", "--out U.npy is required"},
   };
   for (const auto& [arguments, message] : cases) {

@@ -13,6 +13,7 @@
 namespace tdseg::cli {
 
 int bench_std(Args& args);  // bench_std.cpp
+int bench_ops(Args& args);  // bench_ops.cpp
 
 namespace {
 
@@ -103,10 +104,11 @@ int bench_conv(Args& args) {
 }  // namespace
 
 int cmd_bench(Args& args) {
-  const std::string what = args.positional(0, "what to benchmark (conv or std)");
+  const std::string what = args.positional(0, "what to benchmark (conv, std or ops)");
   if (what == "conv") return bench_conv(args);
   if (what == "std") return bench_std(args);
-  throw UsageError("bench: unknown benchmark '" + what + "' (available: conv, std)");
+  if (what == "ops") return bench_ops(args);
+  throw UsageError("bench: unknown benchmark '" + what + "' (available: conv, std, ops)");
 }
 
 }  // namespace tdseg::cli

@@ -56,7 +56,7 @@ int cmd_predict(Args& args) {
                     "predict: --checkpoint, --input and --out are required");
   const RunConfig config =
       checkpoint_config(read_checkpoint_info(*checkpoint), *checkpoint, file, sets);
-  check_device(config);
+  run_device(config);  // fails early, before any data is read
   const std::vector<fs::path> images = input_images(*input);
   auto model = load_model(config, *checkpoint);
   const DeepLabConfig& mc = model->config();

@@ -6,6 +6,7 @@
 #include "core/autograd.h"
 #include "core/npy.h"
 #include "core/ops.h"
+#include "cuda/device.h"
 #include "layers/std/std_block.h"
 #include "tools/tdseg/commands.h"
 
@@ -53,8 +54,12 @@ int cmd_std(Args& args) {
                     "std: --grad-output and --grad-logits-out go together");
   check<UsageError>(device == "cpu" || device == "cuda", "std: --device must be cpu or cuda, got '",
                     device, "'");
-  check<DeviceError>(device == "cpu", "std: --device cuda: the STD blocks have no CUDA kernels yet "
-                                      "(the fused CUDA kernels are a later issue); use --device cpu");
+  Device where = Device::cpu();
+  if (device == "cuda") {
+    const cuda::Availability a = cuda::query_devices();
+    check<DeviceError>(!a.devices.empty(), "std: --device cuda: ", a.reason);
+    where = Device::cuda(0);
+  }
 
   Tensor o = load_npy(logits_path);
   check<DTypeError>(is_floating(o.dtype()), "std: --logits ", logits_path, " holds ",
@@ -72,11 +77,14 @@ int cmd_std(Args& args) {
     check<ShapeError>(g.shape() == o.shape(), "std: --grad-output ", *grad_out, " ",
                       shape_str(g.shape()), " must match the logits ", shape_str(o.shape()));
 
+  o = o.to(where);
   if (g.defined()) o.set_requires_grad(true);
-  const Tensor u = ops::softmax(std_block(o, std_params(c, o.size(1), o.dtype()), ex, c));
-  save_npy(out_path, u.detach());
+  StdParams params = std_params(c, o.size(1), o.dtype());
+  for (Tensor* p : {&params.lambda, &params.eps, &params.sigma}) *p = p->to(where);
+  const Tensor u = ops::softmax(std_block(o, params, ex, c));
+  save_npy(out_path, u.detach());  // save_npy copies device tensors to the host
   if (g.defined()) {
-    u.backward(g);
+    u.backward(g.to(where));
     save_npy(*grad_logits_out, o.grad());
   }
   std::printf("%s: %s %s, T=%lld, lambda=%g, eps=%g, K=%lld, sigma=%g, %s -> %s\n",

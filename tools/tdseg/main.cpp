@@ -39,10 +39,21 @@ const Command kCommands[] = {
      "the cross-entropy, printing the loss and the forward and backward times.\n"
      "Defaults: --batch 4 --size 97 --classes 5 --width 16 --steps 20 --lr 0.5 --seed 1.\n",
      cmd_smoke},
-    {"bench", "CPU micro-benchmarks: `tdseg bench conv`, `tdseg bench std`",
+    {"bench", "micro-benchmarks: `tdseg bench conv|std` (CPU), `tdseg bench ops` (GPU)",
      "usage: tdseg bench conv [--repeat R] [--batch N] [--size S] [--json]\n"
      "       tdseg bench std [--repeat R] [--batch N] [--classes C] [--size S] [--iters T]\n"
-     "                       [--json]\n\n"
+     "                       [--json]\n"
+     "       tdseg bench ops [--repeat R] [--json]\n\n"
+     "ops times, on cuda:0, the GPU ops of a DeepLabV3+ training step at batch 16: conv2d\n"
+     "forward, backward data and backward filter for the depthwise 3x3 and pointwise 1x1\n"
+     "convolutions of 728 channels at 33x33 and 129x129, an ASPP atrous depthwise 3x3 and\n"
+     "the 1x1 projections 2048->256 and 256->48 (depthwise both through cuDNN and through\n"
+     "the handwritten kernels); batch norm and bilinear resize (33->129, 129->513)\n"
+     "forward + backward; and a device-to-device copy. It prints median ms (CUDA events),\n"
+     "TFLOP/s or GB/s by a stated byte model, the fraction of the copy's bandwidth, and\n"
+     "for convolutions the time of cuDNN's fastest algorithm by timed search and our ratio\n"
+     "to it. Without a GPU it says why in one line on stderr and exits 2. Default:\n"
+     "--repeat 50.\n\n"
      "std times the STD heads (STD composed and fused, VP-STD fused, SS-STD fused with\n"
      "T = 50) against a plain softmax + NLL head on random logits [N, C, S, S]: median ms of\n"
      "the forward and of forward + backward, and the ratio of the latter to the baseline.\n"

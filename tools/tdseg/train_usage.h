@@ -35,7 +35,7 @@ inline constexpr const char* kTrainUsage =
     "A NaN or infinite loss stops the run (exit 1), naming the iteration and the last good\n"
     "checkpoint. --quiet hides the progress line.\n\n"
     "Keys (default, meaning):\n"
-    "  device                  \"cpu\"   cpu or cuda (cuda: not before the CUDA kernels land)\n"
+    "  device                  \"cpu\"   cpu or cuda (GPU 0; an error where none can be used)\n"
     "  data.format             \"synthetic\"   synthetic, voc, cityscapes, isic, folder\n"
     "  data.root               \"\"      the dataset's folder\n"
     "  data.list, data.val_list  \"\"    list files of sample ids (training, evaluation)\n"

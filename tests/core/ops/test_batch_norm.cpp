@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "core/ops/batch_norm.h"
+#include "core/ops/elementwise.h"
 #include "tests/check_close.h"
 #include "tests/gradcheck.h"
 
@@ -88,6 +89,37 @@ TEST(GradCheck, BatchNorm2dEvaluation) {
   Tensor rm = randn64({4}, 14), rv = Tensor::from_vector<double>({4}, {0.3, 1.0, 2.0, 0.7});
   expect_gradients([&](auto& t) { return ops::batch_norm2d(t[0], t[1], t[2], rm, rv, false, 0.1, 1e-3); },
                    {randn64({2, 4, 3, 3}, 15), randn64({4}, 16), randn64({4}, 17)});
+}
+
+// The fused op is relu(batch_norm2d(...)) to the last bit: output, running statistics and
+// every gradient, in both modes.
+TEST(BatchNormRelu, MatchesTheComposedOpsExactly) {
+  Generator gen(18);
+  for (bool training : {true, false}) {
+    SCOPED_TRACE(training ? "training" : "evaluation");
+    const Tensor x0 = Tensor::randn({3, 5, 7, 9}, gen), w0 = Tensor::randn({5}, gen);
+    const Tensor b0 = Tensor::randn({5}, gen), dy = Tensor::randn({3, 5, 7, 9}, gen);
+    const Tensor rm0 = Tensor::randn({5}, gen), rv0 = Tensor::uniform({5}, gen, 0.5, 2);
+    std::vector<Tensor> grads[2], stats[2];
+    Tensor out[2];
+    for (int fused = 0; fused < 2; ++fused) {
+      Tensor x = x0.clone().set_requires_grad(true), w = w0.clone().set_requires_grad(true);
+      Tensor b = b0.clone().set_requires_grad(true), rm = rm0.clone(), rv = rv0.clone();
+      out[fused] = fused ? ops::batch_norm_relu2d(x, w, b, rm, rv, training, 0.3)
+                         : ops::relu(ops::batch_norm2d(x, w, b, rm, rv, training, 0.3));
+      out[fused].backward(dy);
+      grads[fused] = {x.grad(), w.grad(), b.grad()};
+      stats[fused] = {rm, rv};
+    }
+    EXPECT_TRUE(all_close(out[1], out[0], 0, 0));
+    for (int i = 0; i < 3; ++i) EXPECT_TRUE(all_close(grads[1][i], grads[0][i], 0, 0)) << i;
+    for (int i = 0; i < 2; ++i) EXPECT_TRUE(all_close(stats[1][i], stats[0][i], 0, 0)) << i;
+  }
+}
+
+TEST(GradCheck, BatchNormRelu2dTraining) {
+  expect_gradients([](auto& t) { return ops::batch_norm_relu2d(t[0], t[1], t[2], Tensor(), Tensor(), true, 0.1, 1e-3); },
+                   {randn64({3, 4, 3, 5}, 19, 1.5), randn64({4}, 20), randn64({4}, 21)});
 }
 
 TEST(BatchNormErrors, ShapesAndModes) {

@@ -1,0 +1,639 @@
+// The fused STD / VP-STD / SS-STD op on CUDA: the twin of std_fused.cpp, with its
+// notation, its equations and its order of operations (each line below names the CPU
+// loop it mirrors). Arrays are [N, C, L] (L = H*W) in T; the duals are [N, C] (VP) and
+// [N, L] (SS); sums run in double.
+//
+// Kernels, with their memory traffic per element of [N, C, L] (fp32; /C for [N, L] data):
+//   rows / columns   the separable blur of std_fused_cuda_blur.cu (eq. 7): 8 B a pass
+//   argument_softmax z = (o - lambda P + q) / eps [- div(q s) / eps], u = softmax(z):
+//                    reads o, P, writes u (and z): 12 (16) B
+//   vp_dual_step     S = sum_x w per plane, q <- q + eps (log V - log S~) (eq. 10): 4 B
+//   ss_dual_step     q <- max(q - tau s . grad u_i, 0) (Algorithm 3): 20/C B
+//   head             go += gz / eps, gP = -gz / eps, <gz, z_{t+1}>, <gP, P>: 20 (24) B
+//   vp_planes, vp_softmax_backward, vp_dual_from_ga   the VP backward: 8, 32, 4 B
+//   ss_dual_backward, ss_div                          the SS backward: 32/C, 16/C B
+//   softmax_backward gz = u (gu - sum_c u gu): reads u, gu, writes gz: 12 B
+// docs/PERFORMANCE.md adds them up per iteration. A pixel's C classes are one thread's
+// loop at stride L, so a warp touches 32 consecutive pixels of a plane: coalesced.
+//
+// Reductions (the gradients of lambda, eps, tau and sigma) are block partials in double
+// added by one block in a fixed order into acc [2 + C] = (lambda, eps, sigma_0..C-1) on
+// the device: run-to-run identical, and no host round trip until the caller reads them.
+#include <algorithm>
+#include <cmath>
+
+#include "core/error.h"
+#include "cuda/block_reduce.cuh"
+#include "cuda/context.h"
+#include "cuda/launch.h"
+#include "layers/std/std_fused_cuda.h"
+#include "layers/std/std_fused_cuda_blur.h"
+
+namespace tdseg::cuda {
+
+namespace {
+
+using std_blur::Planes;
+using std_blur::Rows;
+using std_blur::Source;
+
+constexpr int kPartials = 1024;  // at most this many blocks in a reducing kernel
+constexpr int kSlotLambda = 0, kSlotEps = 1, kSlotSigma = 2;  // offsets into acc
+
+struct Dims {
+  int64_t N, C, H, W, L;
+  __host__ __device__ int64_t size() const { return N * C * L; }
+  __host__ __device__ int64_t pixels() const { return N * L; }
+};
+
+__device__ __forceinline__ float exp_of(float x) { return expf(x); }
+__device__ __forceinline__ double exp_of(double x) { return ::exp(x); }
+
+// ---- the image operators of SS-STD (std_fused_kernels.h) ----------------------------
+
+// s . grad p at pixel k of one image; grad is the forward difference, 0 on the last
+// column (x part) and the last row (y part).
+template <typename T>
+__device__ T s_dot_grad(const T* p, const T* sx, const T* sy, int64_t k, const Dims& d) {
+  const int64_t x = k % d.W, y = k / d.W;
+  const T gx = x + 1 < d.W ? p[k + 1] - p[k] : T(0);
+  const T gy = y + 1 < d.H ? p[k + d.W] - p[k] : T(0);
+  return sx[k] * gx + sy[k] * gy;
+}
+
+// div(q s) at pixel k of one image, div = -grad^T:
+//   (x < W-1 ? q sx : 0) - (x > 0 ? (q sx)[x-1] : 0) + (y < H-1 ? q sy : 0) - (y > 0 ? (q sy)[y-1] : 0)
+template <typename T>
+__device__ T div_q_s(const T* q, const T* sx, const T* sy, int64_t k, const Dims& d) {
+  const int64_t x = k % d.W, y = k / d.W;
+  return (x + 1 < d.W ? q[k] * sx[k] : T(0)) - (x > 0 ? q[k - 1] * sx[k - 1] : T(0)) +
+         (y + 1 < d.H ? q[k] * sy[k] : T(0)) - (y > 0 ? q[k - d.W] * sy[k - d.W] : T(0));
+}
+
+// ---- the argument of a softmax ------------------------------------------------------
+
+// The pieces of z_{t+1} (std_fused.cpp, next_argument; Algorithms 1 to 3):
+//   z = (o - lambda P + q_{n,c}) / eps,  and z -= div(q s) / eps on the star class (SS)
+// with P = K(u_t), so p_t = lambda P. P null gives z_0 = o / eps.
+template <typename T>
+struct Argument {
+  const T* o = nullptr;
+  const T* P = nullptr;
+  const T* q_plane = nullptr;  // VP: the dual [N, C], or null
+  const T* q_star = nullptr;   // SS: the dual [N, L], or null
+  const T* s = nullptr;        // SS: the star field [N, 2, L]
+  int64_t star = 0;
+  T lambda = 0, eps = 1;
+};
+
+// z at element i = (n, c, k).
+template <typename T>
+__device__ T argument(const Argument<T>& a, const Dims& d, int64_t n, int64_t c, int64_t k,
+                      int64_t i) {
+  T num = a.o[i];
+  if (a.P) num = num - a.lambda * a.P[i];
+  if (a.q_plane) num = num + a.q_plane[n * d.C + c];
+  T z = num / a.eps;
+  if (a.q_star && c == a.star) {
+    const T* sx = a.s + n * 2 * d.L;
+    z -= div_q_s(a.q_star + n * d.L, sx, sx + d.L, k, d) / a.eps;
+  }
+  return z;
+}
+
+// ---- forward kernels ----------------------------------------------------------------
+
+// z = argument, u = softmax(z) over the classes of each pixel, as softmax_forward_cpu:
+// m = max_c z, e_c = exp(z_c - m) (kept in u), u_c = e_c * (1 / sum_c e_c), the sum in
+// double. z is stored when asked (z_T, the op's output). Reads o and P (and q), writes u
+// (and z): 12 (16) B per element in fp32; the later passes re-read u from L1/L2.
+template <typename T>
+__global__ void argument_softmax_kernel(Dims d, Argument<T> arg, T* __restrict__ z,
+                                        T* __restrict__ u) {
+  for (int64_t p = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; p < d.pixels();
+       p += int64_t(gridDim.x) * blockDim.x) {
+    const int64_t n = p / d.L, k = p - n * d.L, base = n * d.C * d.L + k;
+    T m = -static_cast<T>(INFINITY);
+    for (int64_t c = 0, i = base; c < d.C; ++c, i += d.L) {
+      const T zc = argument(arg, d, n, c, k, i);
+      if (z) z[i] = zc;
+      u[i] = zc;
+      m = m < zc ? zc : m;
+    }
+    double s = 0;
+    for (int64_t c = 0, i = base; c < d.C; ++c, i += d.L) {
+      const T e = exp_of(u[i] - m);
+      s += e;
+      u[i] = e;
+    }
+    const double inv = 1.0 / s;
+    for (int64_t c = 0, i = base; c < d.C; ++c, i += d.L) u[i] = static_cast<T>(u[i] * inv);
+  }
+}
+
+// VP dual ascent, one inner iteration (eq. 10, Algorithm 2):
+//   q_{t+1} = q_t + eps (log V - log max(S_t, floor)),  S_t = sum_x w,  w = softmax(a_t)
+// One block per (n, c) plane; reads w once: 4 B per element.
+template <typename T>
+__global__ void vp_dual_step_kernel(int64_t L, const T* __restrict__ w,
+                                    const T* __restrict__ log_v, const T* __restrict__ q,
+                                    T* __restrict__ q_next, T eps, double floor) {
+  const int64_t plane = blockIdx.x;
+  double s = 0;
+  for (int64_t k = threadIdx.x; k < L; k += blockDim.x) s += w[plane * L + k];
+  s = block_sum(s);
+  if (threadIdx.x == 0)
+    q_next[plane] = q[plane] + eps * (log_v[plane] - static_cast<T>(::log(::fmax(s, floor))));
+}
+
+// SS dual step (Algorithm 3, step 1): q_{t+1} = max(q_t - tau s . grad u_{t,i}, 0), one
+// thread per pixel of [N, L]. Reads u_i (its neighbours from L1), s, q; writes q_{t+1}.
+template <typename T>
+__global__ void ss_dual_step_kernel(Dims d, int64_t star, const T* __restrict__ u,
+                                    const T* __restrict__ s, const T* __restrict__ q,
+                                    T* __restrict__ q_next, T tau) {
+  for (int64_t p = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; p < d.pixels();
+       p += int64_t(gridDim.x) * blockDim.x) {
+    const int64_t n = p / d.L, k = p - n * d.L;
+    const T* sx = s + n * 2 * d.L;
+    const T v = q[p] - tau * s_dot_grad(u + (n * d.C + star) * d.L, sx, sx + d.L, k, d);
+    q_next[p] = v < T(0) ? T(0) : v;
+  }
+}
+
+// ---- backward kernels ---------------------------------------------------------------
+
+// The start of backward iteration t, gz = dL/dz_{t+1} (z_{t+1} = (o - p_t ...) / eps):
+//   go += gz / eps,  gP = -gz / eps,  partial[eps] = <gz, z_{t+1}> (z recomputed)
+// and where gP is final here (STD, SS): partial[lambda] = <gP, P>, gP <- lambda gP.
+// Reads gz, P, go (and o, q), writes go, gP: 20 (24) B per element in fp32.
+template <typename T>
+__global__ void head_kernel(Dims d, Argument<T> next, const T* __restrict__ gz,
+                            T* __restrict__ go, T* __restrict__ gP, bool need_eps,
+                            bool finish_lambda, double* __restrict__ partial) {
+  double s_eps = 0, s_lambda = 0;
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < d.size();
+       i += int64_t(gridDim.x) * blockDim.x) {
+    const T g = gz[i];
+    if (need_eps) {
+      const int64_t plane = i / d.L, n = plane / d.C;
+      s_eps += static_cast<double>(g) * argument(next, d, n, plane - n * d.C, i - plane * d.L, i);
+    }
+    go[i] += g / next.eps;
+    T gp = -g / next.eps;
+    if (finish_lambda) {
+      s_lambda += static_cast<double>(gp) * next.P[i];
+      gp *= next.lambda;
+    }
+    gP[i] = gp;
+  }
+  s_eps = block_sum(s_eps);
+  if (threadIdx.x == 0) partial[blockIdx.x] = s_eps;
+  s_lambda = block_sum(s_lambda);
+  if (threadIdx.x == 0) partial[kPartials + blockIdx.x] = s_lambda;
+}
+
+// VP backward, per (n, c) plane (one block each):
+//   gq += sum_x gz / eps                      (z_{t+1} holds q_{t+1})
+//   S = sum_x w,  S~ = max(S, floor)          (w = softmax(a_t) recomputed)
+//   eps_part = gq (log V - log S~)            (q_{t+1} = q_t + eps (log V - log S~))
+//   dS = -eps gq / S~ where S > floor, else 0
+// Reads gz and w once: 8 B per element in fp32.
+template <typename T>
+__global__ void vp_planes_kernel(int64_t L, const T* __restrict__ gz, const T* __restrict__ w,
+                                 const T* __restrict__ log_v, T* __restrict__ gq,
+                                 T* __restrict__ dS, double* __restrict__ eps_part, T eps,
+                                 double floor) {
+  const int64_t plane = blockIdx.x;
+  double sum_gz = 0, sum_w = 0;
+  for (int64_t k = threadIdx.x; k < L; k += blockDim.x) {
+    sum_gz += gz[plane * L + k];
+    sum_w += w[plane * L + k];
+  }
+  sum_gz = block_sum(sum_gz);
+  sum_w = block_sum(sum_w);
+  if (threadIdx.x == 0) {
+    const T g = gq[plane] + static_cast<T>(sum_gz / eps);
+    const double floored = ::fmax(sum_w, floor);
+    gq[plane] = g;
+    eps_part[plane] = g * (static_cast<double>(log_v[plane]) - ::log(floored));
+    const T num = -eps * g;
+    dS[plane] = sum_w > floor ? static_cast<T>(num / floored) : T(0);
+  }
+}
+
+// VP backward through w = softmax(a_t), a_t = (o - lambda P + q_t) / eps, one thread per
+// pixel: ga_c = w_c (dS_c - sum_k w_k dS_k) (softmax_backward_cpu), then
+//   go += ga / eps,  gP -= ga / eps (final: partial[lambda] = <gP, P>, gP <- lambda gP),
+//   partial[eps] = <ga, a_t>;  ga is kept for the planes' sums.
+// Reads w, a, P, go, gP (w twice, from L1/L2), writes go, gP, ga: 32 B per element in fp32.
+template <typename T>
+__global__ void vp_softmax_backward_kernel(Dims d, const T* __restrict__ w,
+                                           const T* __restrict__ a, const T* __restrict__ dS,
+                                           const T* __restrict__ P, T* __restrict__ go,
+                                           T* __restrict__ gP, T* __restrict__ ga, T lambda,
+                                           T eps, double* __restrict__ partial) {
+  double s_eps = 0, s_lambda = 0;
+  for (int64_t p = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; p < d.pixels();
+       p += int64_t(gridDim.x) * blockDim.x) {
+    const int64_t n = p / d.L, base = n * d.C * d.L + (p - n * d.L);
+    const T* dSn = dS + n * d.C;
+    double s = 0;
+    for (int64_t c = 0, i = base; c < d.C; ++c, i += d.L) s += static_cast<double>(dSn[c]) * w[i];
+    for (int64_t c = 0, i = base; c < d.C; ++c, i += d.L) {
+      const T g = static_cast<T>(w[i] * (dSn[c] - s));
+      ga[i] = g;
+      go[i] += g / eps;
+      const T gp = gP[i] - g / eps;
+      s_eps += static_cast<double>(g) * a[i];
+      s_lambda += static_cast<double>(gp) * P[i];
+      gP[i] = gp * lambda;
+    }
+  }
+  s_eps = block_sum(s_eps);
+  if (threadIdx.x == 0) partial[blockIdx.x] = s_eps;
+  s_lambda = block_sum(s_lambda);
+  if (threadIdx.x == 0) partial[kPartials + blockIdx.x] = s_lambda;
+}
+
+// VP backward, the dual through a_t: gq_t = gq_{t+1} + sum_x ga / eps. One block per
+// plane; reads ga: 4 B per element.
+template <typename T>
+__global__ void vp_dual_from_ga_kernel(int64_t L, const T* __restrict__ ga, T* __restrict__ gq,
+                                       T eps) {
+  const int64_t plane = blockIdx.x;
+  double s = 0;
+  for (int64_t k = threadIdx.x; k < L; k += blockDim.x) s += ga[plane * L + k];
+  s = block_sum(s);
+  if (threadIdx.x == 0) gq[plane] += static_cast<T>(s / eps);
+}
+
+// SS backward, one thread per pixel of [N, L], with G_t = s . grad u_{t,i}:
+//   gq += s . grad(gz_i) / eps        (z_{t+1,i} -= div(q_{t+1} s) / eps, div^T = -grad)
+//   gq <- [q_t - tau G_t > 0] gq      (through the max: now dL/dq_t)
+//   partial[tau] = -<gq, G_t>,  gG = -tau gq  (dL/dG_t)
+// Reads gz_i, u_i, s, q_t, gq, writes gq, gG: 32/C B per element in fp32.
+template <typename T>
+__global__ void ss_dual_backward_kernel(Dims d, int64_t star, const T* __restrict__ gz,
+                                        const T* __restrict__ u, const T* __restrict__ s,
+                                        const T* __restrict__ q, T* __restrict__ gq,
+                                        T* __restrict__ gG, T tau, T eps,
+                                        double* __restrict__ partial) {
+  double s_tau = 0;
+  for (int64_t p = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; p < d.pixels();
+       p += int64_t(gridDim.x) * blockDim.x) {
+    const int64_t n = p / d.L, k = p - n * d.L, star_plane = (n * d.C + star) * d.L;
+    const T *sx = s + n * 2 * d.L, *sy = sx + d.L;
+    const T from_z = s_dot_grad(gz + star_plane, sx, sy, k, d);
+    const T G = s_dot_grad(u + star_plane, sx, sy, k, d);
+    T g = gq[p] + from_z / eps;
+    g = q[p] - tau * G > 0 ? g : T(0);
+    s_tau -= static_cast<double>(g) * G;
+    gq[p] = g;
+    gG[p] = -tau * g;
+  }
+  s_tau = block_sum(s_tau);
+  if (threadIdx.x == 0) partial[blockIdx.x] = s_tau;
+}
+
+// SS backward: div(gG s) [N, L], which the adjoint blur subtracts from gu of the star
+// class (G = s . grad u_i and grad^T = -div). Reads gG, s, writes one value per pixel.
+template <typename T>
+__global__ void ss_div_kernel(Dims d, const T* __restrict__ gG, const T* __restrict__ s,
+                              T* __restrict__ out) {
+  for (int64_t p = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; p < d.pixels();
+       p += int64_t(gridDim.x) * blockDim.x) {
+    const int64_t n = p / d.L, k = p - n * d.L;
+    const T* sx = s + n * 2 * d.L;
+    out[p] = div_q_s(gG + n * d.L, sx, sx + d.L, k, d);
+  }
+}
+
+// gz_t = softmax'(u_t)^T gu: gz_c = u_c (gu_c - sum_k u_k gu_k), the sum in double
+// (softmax_backward_cpu). Reads u and gu (twice, from L1/L2), writes gz: 12 B per element.
+template <typename T>
+__global__ void softmax_backward_kernel(Dims d, const T* __restrict__ u, const T* __restrict__ gu,
+                                        T* __restrict__ gz) {
+  for (int64_t p = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; p < d.pixels();
+       p += int64_t(gridDim.x) * blockDim.x) {
+    const int64_t n = p / d.L, base = n * d.C * d.L + (p - n * d.L);
+    double s = 0;
+    for (int64_t c = 0, i = base; c < d.C; ++c, i += d.L) s += static_cast<double>(gu[i]) * u[i];
+    for (int64_t c = 0, i = base; c < d.C; ++c, i += d.L)
+      gz[i] = static_cast<T>(u[i] * (gu[i] - s));
+  }
+}
+
+// z_0 = o / eps: go += gz / eps, partial[eps] = <gz, o>. Reads gz, o, go, writes go: 16 B.
+template <typename T>
+__global__ void first_argument_backward_kernel(int64_t n, const T* __restrict__ gz,
+                                               const T* __restrict__ o, T* __restrict__ go,
+                                               T eps, double* __restrict__ partial) {
+  double s = 0;
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
+       i += int64_t(gridDim.x) * blockDim.x) {
+    go[i] += gz[i] / eps;
+    s += static_cast<double>(gz[i]) * o[i];
+  }
+  s = block_sum(s);
+  if (threadIdx.x == 0) partial[blockIdx.x] = s;
+}
+
+// ---- the reductions' last steps -----------------------------------------------------
+
+// *acc += factor * sum(partial[0 .. count)), one block, a fixed order.
+__global__ void add_sum_kernel(const double* __restrict__ partial, int64_t count,
+                               double* __restrict__ acc, double factor) {
+  double s = 0;
+  for (int64_t i = threadIdx.x; i < count; i += blockDim.x) s += partial[i];
+  s = block_sum(s);
+  if (threadIdx.x == 0) *acc += factor * s;
+}
+
+// gsigma[c] += sum over images n of (the sum of the tiles of plane (n, c)): the planes in
+// order, as the CPU adds them. One thread per class.
+__global__ void sigma_sum_kernel(const double* __restrict__ partial, int64_t N, int64_t C,
+                                 int64_t tiles, double* __restrict__ gsigma) {
+  for (int64_t c = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; c < C;
+       c += int64_t(gridDim.x) * blockDim.x) {
+    double g = gsigma[c];
+    for (int64_t n = 0; n < N; ++n) {
+      double plane = 0;
+      for (int64_t t = 0; t < tiles; ++t) plane += partial[(n * C + c) * tiles + t];
+      g += plane;
+    }
+    gsigma[c] = g;
+  }
+}
+
+// The parameters' gradients in T from acc = (lambda, eps, sigma_0 .. sigma_{C-1}).
+template <typename T>
+__global__ void write_grads_kernel(const double* __restrict__ acc, int64_t C, T* lambda, T* eps,
+                                   T* sigma) {
+  for (int64_t c = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; c < C;
+       c += int64_t(gridDim.x) * blockDim.x)
+    sigma[c] = static_cast<T>(acc[kSlotSigma + c]);
+  if (blockIdx.x == 0 && threadIdx.x == 0) {
+    *lambda = static_cast<T>(acc[kSlotLambda]);
+    *eps = static_cast<T>(acc[kSlotEps]);
+  }
+}
+
+// ---- host side ----------------------------------------------------------------------
+
+// One call's sizes, stream and scalars, and the launchers of the kernels above.
+template <typename T>
+struct Launch {
+  explicit Launch(const StdFusedProblem& p)
+      : pb(p),
+        d{p.N, p.C, p.H, p.W, p.H * p.W},
+        stream(cuda::stream(p.o)),
+        planes{p.N, p.C, p.H, p.W, p.kernel_size, ptr<T>(p.taps),
+               p.edge.defined() ? ptr<T>(p.edge) : nullptr, stream},
+        lambda(static_cast<T>(p.lambda)),
+        eps(static_cast<T>(p.eps)),
+        tau(static_cast<T>(p.tau)) {}
+
+  const StdFusedProblem& pb;
+  Dims d;
+  cudaStream_t stream;
+  Planes<T> planes;
+  T lambda, eps, tau;
+
+  Tensor buffer(int64_t count, DType dtype = dtype_of<T>()) const {
+    return Tensor::empty({count}, dtype, pb.o.device());
+  }
+  Tensor zeros(int64_t count, DType dtype = dtype_of<T>()) const {
+    return Tensor::zeros({count}, dtype, pb.o.device());
+  }
+  unsigned plane_blocks() const { return static_cast<unsigned>(d.N * d.C); }  // one per (n, c)
+  static int reducing_blocks(int64_t count) {
+    return static_cast<int>(std::min<int64_t>(blocks_for(count), kPartials));
+  }
+
+  // z_{t+1} from P = K(u_t) and the dual q_{t+1} (ignored for STD); z_0 with P = nullptr.
+  Argument<T> argument_of(const T* P, const T* q_next) const {
+    Argument<T> a;
+    a.o = ptr<T>(pb.o);
+    a.P = P;
+    a.lambda = lambda;
+    a.eps = eps;
+    if (P && pb.prior == StdPrior::VP) a.q_plane = q_next;
+    if (P && pb.prior == StdPrior::SS) {
+      a.q_star = q_next;
+      a.s = ptr<T>(pb.s);
+      a.star = pb.star;
+    }
+    return a;
+  }
+
+  // P = K(u) (eq. 7); the rows buffers keep g (and dg) along rows for dK/dsigma.
+  void kernel_term(const T* u, const Rows<T>& rows, T* P) const {
+    if (!planes.edge) {
+      std_blur::blur_rows(planes, Source::OneMinusTwoU, u, rows.a_g, rows.a_dg);
+    } else {
+      std_blur::blur_rows(planes, Source::OneMinusU, u, rows.a_g, rows.a_dg);
+      std_blur::blur_rows(planes, Source::EdgeTimes, u, rows.b_g, rows.b_dg);
+    }
+    std_blur::kernel_term_cols(planes, rows, P);
+  }
+
+  void argument_softmax(const Argument<T>& a, T* z, T* u) const {
+    argument_softmax_kernel<<<blocks_for(d.pixels()), kThreads, 0, stream>>>(d, a, z, u);
+    TDSEG_LAUNCH_CHECK();
+  }
+
+  // *acc += factor * (the sum of the partials a reducing kernel of `blocks` left).
+  void add_sum(const double* partial, int64_t blocks, double* acc, double factor) const {
+    add_sum_kernel<<<1, 1024, 0, stream>>>(partial, blocks, acc, factor);
+    TDSEG_LAUNCH_CHECK();
+  }
+};
+
+template <typename T>
+Tensor forward(const StdFusedProblem& pb, StdFusedSaved& saved) {
+  const Launch<T> run(pb);
+  const Dims& d = run.d;
+  const int64_t n = d.size(), m = pb.prior == StdPrior::VP ? d.N * d.C : d.pixels();
+  const bool dual = pb.prior == StdPrior::VP || pb.prior == StdPrior::SS;
+  const int64_t slots = saved.keep ? pb.iters + 1 : 2;
+  saved.u = Tensor::empty({slots, d.N, d.C, d.H, d.W}, dtype_of<T>(), pb.o.device());
+  saved.q = dual ? run.zeros(slots * m).reshape({slots, m}) : Tensor();  // q_0 = 0
+  auto slot = [&](int64_t t) { return saved.keep ? t : t % 2; };
+  T* U = ptr<T>(saved.u);
+  T* Q = dual ? ptr<T>(saved.q) : nullptr;
+
+  Tensor z = Tensor::empty(pb.o.shape(), dtype_of<T>(), pb.o.device());
+  const Tensor P = run.buffer(n), a_g = run.buffer(n);
+  const Tensor b_g = pb.edge.defined() ? run.buffer(n) : Tensor();
+  const Tensor w = pb.prior == StdPrior::VP ? run.buffer(n) : Tensor();
+  const Rows<T> rows{ptr<T>(a_g), nullptr, b_g.defined() ? ptr<T>(b_g) : nullptr, nullptr};
+
+  run.argument_softmax(run.argument_of(nullptr, nullptr), ptr<T>(z), U);  // u_0 = softmax(o / eps)
+  for (int64_t t = 0; t < pb.iters; ++t) {
+    const T* u = U + slot(t) * n;
+    const T* q = dual ? Q + slot(t) * m : nullptr;
+    T* q_next = dual ? Q + slot(t + 1) * m : nullptr;
+    run.kernel_term(u, rows, ptr<T>(P));
+    if (pb.prior == StdPrior::VP) {
+      // a_t = (o - lambda P + q_t) / eps, w = softmax(a_t), then eq. 10
+      Argument<T> inner = run.argument_of(ptr<T>(P), nullptr);
+      inner.q_plane = q;
+      run.argument_softmax(inner, nullptr, ptr<T>(w));
+      vp_dual_step_kernel<<<run.plane_blocks(), kThreads, 0, run.stream>>>(
+          d.L, ptr<T>(w), ptr<T>(pb.log_v), q, q_next, run.eps, pb.floor);
+      TDSEG_LAUNCH_CHECK();
+    } else if (pb.prior == StdPrior::SS) {
+      ss_dual_step_kernel<<<blocks_for(d.pixels()), kThreads, 0, run.stream>>>(
+          d, pb.star, u, ptr<T>(pb.s), q, q_next, run.tau);
+      TDSEG_LAUNCH_CHECK();
+    }
+    run.argument_softmax(run.argument_of(ptr<T>(P), q_next), t + 1 == pb.iters ? ptr<T>(z) : nullptr,
+                         U + slot(t + 1) * n);
+  }
+  return z;
+}
+
+template <typename T>
+StdFusedGrads backward(const StdFusedProblem& pb, const StdFusedSaved& saved, const Tensor& gz_T) {
+  check<AutogradError>(saved.keep, "std (cuda): the forward kept no iterates for a backward");
+  const Launch<T> run(pb);
+  const Dims& d = run.d;
+  const cudaStream_t stream = run.stream;
+  const int64_t n = d.size(), m = pb.prior == StdPrior::VP ? d.N * d.C : d.pixels();
+  const bool vp = pb.prior == StdPrior::VP, ss = pb.prior == StdPrior::SS;
+  const bool edge = pb.edge.defined();
+  const double inv_eps = 1.0 / static_cast<double>(run.eps);
+
+  StdFusedGrads g;
+  g.o = Tensor::zeros(pb.o.shape(), dtype_of<T>(), pb.o.device());
+  const Tensor gz_next = run.buffer(n), gP = run.buffer(n), gu = run.buffer(n), P = run.buffer(n);
+  const Tensor a_g = run.buffer(n), a_dg = pb.need_sigma ? run.buffer(n) : Tensor();
+  const Tensor b_g = edge ? run.buffer(n) : Tensor();
+  const Tensor b_dg = edge && pb.need_sigma ? run.buffer(n) : Tensor();
+  auto raw = [](const Tensor& t) { return t.defined() ? ptr<T>(t) : nullptr; };
+  const Rows<T> rows{raw(a_g), raw(a_dg), raw(b_g), raw(b_dg)};
+  const Rows<T> adjoint_rows{raw(a_g), nullptr, raw(b_g), nullptr};
+  // VP: a_t, w = softmax(a_t), ga, the dual's gradient, dL/dS, the eps terms per plane.
+  const Tensor a = vp ? run.buffer(n) : Tensor(), w = vp ? run.buffer(n) : Tensor();
+  const Tensor ga = vp ? run.buffer(n) : Tensor(), dS = vp ? run.buffer(m) : Tensor();
+  const Tensor eps_part = vp ? run.buffer(m, DType::Float64) : Tensor();
+  // SS: the dual's gradient, dL/dG and div(gG s), [N, L] each.
+  const Tensor gG = ss ? run.buffer(m) : Tensor(), star_div = ss ? run.buffer(m) : Tensor();
+  const Tensor gq = vp || ss ? run.zeros(m) : Tensor();
+  const Tensor acc = run.zeros(kSlotSigma + d.C, DType::Float64);
+  const Tensor partial = run.buffer(2 * kPartials, DType::Float64);
+  const int64_t tiles = std_blur::column_tiles(run.planes);
+  const Tensor sigma_partial = pb.need_sigma ? run.buffer(d.N * d.C * tiles, DType::Float64) : Tensor();
+  double* sums = ptr<double>(partial);
+  double* accs = ptr<double>(acc);
+  const T* U = ptr<T>(saved.u);
+  const T* Q = vp || ss ? ptr<T>(saved.q) : nullptr;
+
+  const T* gz = ptr<T>(gz_T);  // dL/dz_{t+1}; the loop's own buffer from the second step on
+  for (int64_t t = pb.iters - 1; t >= 0; --t) {
+    const T* u = U + t * n;
+    const T* q = Q ? Q + t * m : nullptr;
+    run.kernel_term(u, rows, ptr<T>(P));
+
+    const int head_blocks = run.reducing_blocks(n);
+    head_kernel<<<head_blocks, kThreads, 0, stream>>>(d, run.argument_of(ptr<T>(P), q ? q + m : nullptr),
+                                                      gz, ptr<T>(g.o), ptr<T>(gP), pb.need_eps,
+                                                      !vp, sums);
+    TDSEG_LAUNCH_CHECK();
+    if (pb.need_eps) run.add_sum(sums, head_blocks, accs + kSlotEps, -inv_eps);
+    if (!vp) run.add_sum(sums + kPartials, head_blocks, accs + kSlotLambda, 1.0);
+
+    if (vp) {
+      Argument<T> inner = run.argument_of(ptr<T>(P), nullptr);
+      inner.q_plane = q;
+      run.argument_softmax(inner, ptr<T>(a), ptr<T>(w));
+      vp_planes_kernel<<<run.plane_blocks(), kThreads, 0, stream>>>(d.L, gz, ptr<T>(w), ptr<T>(pb.log_v),
+                                                          ptr<T>(gq), ptr<T>(dS),
+                                                          ptr<double>(eps_part), run.eps, pb.floor);
+      TDSEG_LAUNCH_CHECK();
+      if (pb.need_eps) run.add_sum(ptr<double>(eps_part), m, accs + kSlotEps, 1.0);
+      const int blocks = run.reducing_blocks(d.pixels());
+      vp_softmax_backward_kernel<<<blocks, kThreads, 0, stream>>>(
+          d, ptr<T>(w), ptr<T>(a), ptr<T>(dS), ptr<T>(P), ptr<T>(g.o), ptr<T>(gP), ptr<T>(ga),
+          run.lambda, run.eps, sums);
+      TDSEG_LAUNCH_CHECK();
+      if (pb.need_eps) run.add_sum(sums, blocks, accs + kSlotEps, -inv_eps);
+      run.add_sum(sums + kPartials, blocks, accs + kSlotLambda, 1.0);
+      vp_dual_from_ga_kernel<<<run.plane_blocks(), kThreads, 0, stream>>>(d.L, ptr<T>(ga), ptr<T>(gq), run.eps);
+      TDSEG_LAUNCH_CHECK();
+    } else if (ss) {
+      const int blocks = run.reducing_blocks(d.pixels());
+      ss_dual_backward_kernel<<<blocks, kThreads, 0, stream>>>(d, pb.star, gz, u, ptr<T>(pb.s), q,
+                                                               ptr<T>(gq), ptr<T>(gG), run.tau,
+                                                               run.eps, sums);
+      TDSEG_LAUNCH_CHECK();
+      if (pb.need_eps && pb.tau_follows_eps) run.add_sum(sums, blocks, accs + kSlotEps, 1.0);
+      ss_div_kernel<<<blocks_for(d.pixels()), kThreads, 0, stream>>>(d, ptr<T>(gG), ptr<T>(pb.s),
+                                                                     ptr<T>(star_div));
+      TDSEG_LAUNCH_CHECK();
+    }
+
+    // gP is lambda dL/dp_t now: dL/dsigma, then gu = (dK/du)^T gP (- div(gG s) for SS),
+    // the rows buffers reused for gP once dsigma has read them.
+    if (pb.need_sigma) {
+      std_blur::kernel_term_dsigma_cols(run.planes, rows, ptr<T>(gP), ptr<double>(sigma_partial));
+      sigma_sum_kernel<<<blocks_for(d.C), kThreads, 0, stream>>>(ptr<double>(sigma_partial), d.N, d.C,
+                                                                 tiles, accs + kSlotSigma);
+      TDSEG_LAUNCH_CHECK();
+    }
+    std_blur::blur_rows<T>(run.planes, Source::Identity, ptr<T>(gP), adjoint_rows.a_g, nullptr);
+    if (edge) std_blur::blur_rows<T>(run.planes, Source::EdgeTimes, ptr<T>(gP), adjoint_rows.b_g, nullptr);
+    std_blur::kernel_term_adjoint_cols(run.planes, adjoint_rows, ss ? ptr<T>(star_div) : nullptr,
+                                       pb.star, ptr<T>(gu));
+    softmax_backward_kernel<<<blocks_for(d.pixels()), kThreads, 0, stream>>>(d, u, ptr<T>(gu),
+                                                                             ptr<T>(gz_next));
+    TDSEG_LAUNCH_CHECK();
+    gz = ptr<T>(gz_next);
+  }
+  // z_0 = o / eps
+  const int blocks = run.reducing_blocks(n);
+  first_argument_backward_kernel<<<blocks, kThreads, 0, stream>>>(n, gz, ptr<T>(pb.o), ptr<T>(g.o),
+                                                                  run.eps, sums);
+  TDSEG_LAUNCH_CHECK();
+  if (pb.need_eps) run.add_sum(sums, blocks, accs + kSlotEps, -inv_eps * inv_eps);
+
+  g.lambda = Tensor::empty({}, dtype_of<T>(), pb.o.device());
+  g.eps = Tensor::empty({}, dtype_of<T>(), pb.o.device());
+  g.sigma = Tensor::empty({d.C}, dtype_of<T>(), pb.o.device());
+  write_grads_kernel<<<blocks_for(d.C), kThreads, 0, stream>>>(accs, d.C, ptr<T>(g.lambda),
+                                                               ptr<T>(g.eps), ptr<T>(g.sigma));
+  TDSEG_LAUNCH_CHECK();
+  return g;
+}
+
+void check_problem(const StdFusedProblem& pb) {
+  check<ValueError>((pb.kernel_size - 1) / 2 <= std_blur::kMaxRadius, "std (cuda): kernel size ",
+                    pb.kernel_size, " is larger than the GPU blur supports (",
+                    2 * std_blur::kMaxRadius + 1, ")");
+  check<ShapeError>(pb.o.is_contiguous() && pb.o.device().is_cuda(), "std (cuda): logits ",
+                    pb.o.str(), " must be contiguous on a GPU");
+}
+
+}  // namespace
+
+Tensor std_fused_forward(const StdFusedProblem& pb, StdFusedSaved& saved) {
+  check_problem(pb);
+  return dispatch_floating(pb.o.dtype(), "std (cuda)", [&](auto tag) {
+    return forward<decltype(tag)>(pb, saved);
+  });
+}
+
+StdFusedGrads std_fused_backward(const StdFusedProblem& pb, const StdFusedSaved& saved,
+                                 const Tensor& gz) {
+  check_problem(pb);
+  check<ShapeError>(gz.shape() == pb.o.shape() && gz.dtype() == pb.o.dtype() &&
+                        gz.device() == pb.o.device() && gz.is_contiguous(),
+                    "std (cuda): the gradient ", gz.str(), " does not match the logits ",
+                    pb.o.str());
+  return dispatch_floating(pb.o.dtype(), "std (cuda)", [&](auto tag) {
+    return backward<decltype(tag)>(pb, saved, gz);
+  });
+}
+
+}  // namespace tdseg::cuda
