@@ -45,4 +45,14 @@ decltype(auto) dispatch_floating(DType t, const char* op, Fn&& fn) {
   }
 }
 
+// Calls fn(T{}) with T = float, double or int32_t: every dtype (copies, casts, fills).
+template <typename Fn>
+void dispatch_all(DType t, Fn&& fn) {
+  switch (t) {
+    case DType::Float32: fn(float{}); break;
+    case DType::Float64: fn(double{}); break;
+    case DType::Int32: fn(int32_t{}); break;
+  }
+}
+
 }  // namespace tdseg

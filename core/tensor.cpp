@@ -22,16 +22,6 @@ std::shared_ptr<TensorImpl> make_impl(const Shape& shape, DType dtype, Device de
   return impl;
 }
 
-// Calls fn(T{}) for the tensor's element type, integer types included.
-template <typename Fn>
-void dispatch_all(DType t, Fn&& fn) {
-  switch (t) {
-    case DType::Float32: fn(float{}); break;
-    case DType::Float64: fn(double{}); break;
-    case DType::Int32: fn(int32_t{}); break;
-  }
-}
-
 // Reshape view: its backward reshapes the gradient back to the input's shape.
 struct ReshapeBackward : Node {
   Shape input_shape;

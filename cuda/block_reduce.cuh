@@ -5,17 +5,19 @@
 namespace tdseg::cuda {
 
 // The sum of v over the block, valid in thread 0: a warp-shuffle tree, then warp 0 adds
-// the per-warp sums. Every thread of the block must call it (it has barriers);
-// blockDim.x is a multiple of 32, at most 1024. The leading barrier lets a caller reduce
-// several values in a row through the one shared buffer.
-__device__ inline double block_sum(double v) {
-  __shared__ double warp_sums[32];
+// the per-warp sums. T is float or double (the deterministic sums use double). Every
+// thread of the block must call it (it has barriers); blockDim.x is a multiple of 32, at
+// most 1024. The leading barrier lets a caller reduce several values in a row through the
+// one shared buffer.
+template <typename T>
+__device__ inline T block_sum(T v) {
+  __shared__ T warp_sums[32];
   __syncthreads();
   for (int o = 16; o > 0; o >>= 1) v += __shfl_down_sync(0xffffffffu, v, o);
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
   if (lane == 0) warp_sums[warp] = v;
   __syncthreads();
-  v = threadIdx.x < blockDim.x / 32 ? warp_sums[threadIdx.x] : 0.0;
+  v = threadIdx.x < blockDim.x / 32 ? warp_sums[threadIdx.x] : T(0);
   if (warp == 0)
     for (int o = 16; o > 0; o >>= 1) v += __shfl_down_sync(0xffffffffu, v, o);
   return v;

@@ -44,6 +44,7 @@ class CachingAllocator {
   void* allocate(size_t bytes);  // throws std::bad_alloc when the device is full
   void free(void* p);            // p from allocate(); nullptr is ignored
   void empty_cache();            // releases every cached block to the raw allocator
+  void reset_peak();             // peak <- in_use: the next peak is that of what follows
   Stats stats() const;
 
   static size_t size_class(size_t bytes);

@@ -98,72 +98,53 @@ struct Buffers {
   void* out;
 };
 
-// One struct per direction: its perf record, heuristic ranking, timed ranking and call.
-struct Forward {
-  using Perf = cudnnConvolutionFwdAlgoPerf_t;
-  static constexpr int kCount = CUDNN_CONVOLUTION_FWD_ALGO_COUNT;
-  static constexpr const char* kName = "forward";
+enum Direction : int64_t { kForward, kBackwardData, kBackwardFilter };
+const char* const kDirectionNames[] = {"forward", "backward data", "backward filter"};
+
+// One direction of the convolution: Buffers (a, b) -> out over the descriptors A, B -> Out
+// of the Problem, its perf record, and cuDNN's three calls for it, which all take their
+// descriptors in that order: the heuristic ranking (cudnnGet*Algorithm_v7), the timed
+// ranking (cudnnFind*AlgorithmEx) and the convolution itself.
+template <Direction D, typename PerfT, int Count, auto A, auto B, auto Out, auto Heuristic,
+          auto Timed, auto Run>
+struct CudnnDirection {
+  using Perf = PerfT;
+  using Algo = decltype(Perf::algo);
+  static constexpr Direction kDirection = D;
+  static constexpr int kCount = Count;
   static void heuristic(cudnnHandle_t h, const Problem& p, int* n, Perf* perf) {
-    TDSEG_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(
-        h, p.x.get(), p.w.get(), p.conv.get(), p.y.get(), kCount, n, perf));
+    TDSEG_CUDNN_CHECK(Heuristic(h, (p.*A).get(), (p.*B).get(), p.conv.get(), (p.*Out).get(),
+                                kCount, n, perf));
   }
   static void timed(cudnnHandle_t h, const Problem& p, const Buffers& b, void* ws, size_t bytes,
                     int* n, Perf* perf) {
-    TDSEG_CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithmEx(
-        h, p.x.get(), b.a, p.w.get(), b.b, p.conv.get(), p.y.get(), b.out, kCount, n, perf, ws,
-        bytes));
+    TDSEG_CUDNN_CHECK(Timed(h, (p.*A).get(), b.a, (p.*B).get(), b.b, p.conv.get(),
+                            (p.*Out).get(), b.out, kCount, n, perf, ws, bytes));
   }
   static void run(cudnnHandle_t h, const Problem& p, const Buffers& b, int algo, void* ws,
                   size_t bytes, const void* one, const void* zero) {
-    TDSEG_CUDNN_CHECK(cudnnConvolutionForward(
-        h, one, p.x.get(), b.a, p.w.get(), b.b, p.conv.get(),
-        static_cast<cudnnConvolutionFwdAlgo_t>(algo), ws, bytes, zero, p.y.get(), b.out));
+    TDSEG_CUDNN_CHECK(Run(h, one, (p.*A).get(), b.a, (p.*B).get(), b.b, p.conv.get(),
+                          static_cast<Algo>(algo), ws, bytes, zero, (p.*Out).get(), b.out));
   }
 };
 
-struct BackwardData {
-  using Perf = cudnnConvolutionBwdDataAlgoPerf_t;
-  static constexpr int kCount = CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT;
-  static constexpr const char* kName = "backward data";
-  static void heuristic(cudnnHandle_t h, const Problem& p, int* n, Perf* perf) {
-    TDSEG_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(
-        h, p.w.get(), p.y.get(), p.conv.get(), p.x.get(), kCount, n, perf));
-  }
-  static void timed(cudnnHandle_t h, const Problem& p, const Buffers& b, void* ws, size_t bytes,
-                    int* n, Perf* perf) {
-    TDSEG_CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithmEx(
-        h, p.w.get(), b.a, p.y.get(), b.b, p.conv.get(), p.x.get(), b.out, kCount, n, perf, ws,
-        bytes));
-  }
-  static void run(cudnnHandle_t h, const Problem& p, const Buffers& b, int algo, void* ws,
-                  size_t bytes, const void* one, const void* zero) {
-    TDSEG_CUDNN_CHECK(cudnnConvolutionBackwardData(
-        h, one, p.w.get(), b.a, p.y.get(), b.b, p.conv.get(),
-        static_cast<cudnnConvolutionBwdDataAlgo_t>(algo), ws, bytes, zero, p.x.get(), b.out));
-  }
-};
-
-struct BackwardFilter {
-  using Perf = cudnnConvolutionBwdFilterAlgoPerf_t;
-  static constexpr int kCount = CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT;
-  static constexpr const char* kName = "backward filter";
-  static void heuristic(cudnnHandle_t h, const Problem& p, int* n, Perf* perf) {
-    TDSEG_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(
-        h, p.x.get(), p.y.get(), p.conv.get(), p.w.get(), kCount, n, perf));
-  }
-  static void timed(cudnnHandle_t h, const Problem& p, const Buffers& b, void* ws, size_t bytes,
-                    int* n, Perf* perf) {
-    TDSEG_CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithmEx(
-        h, p.x.get(), b.a, p.y.get(), b.b, p.conv.get(), p.w.get(), b.out, kCount, n, perf, ws,
-        bytes));
-  }
-  static void run(cudnnHandle_t h, const Problem& p, const Buffers& b, int algo, void* ws,
-                  size_t bytes, const void* one, const void* zero) {
-    TDSEG_CUDNN_CHECK(cudnnConvolutionBackwardFilter(
-        h, one, p.x.get(), b.a, p.y.get(), b.b, p.conv.get(),
-        static_cast<cudnnConvolutionBwdFilterAlgo_t>(algo), ws, bytes, zero, p.w.get(), b.out));
-  }
-};
+// y = conv(x, w)
+using Forward =
+    CudnnDirection<kForward, cudnnConvolutionFwdAlgoPerf_t, CUDNN_CONVOLUTION_FWD_ALGO_COUNT,
+                   &Problem::x, &Problem::w, &Problem::y, cudnnGetConvolutionForwardAlgorithm_v7,
+                   cudnnFindConvolutionForwardAlgorithmEx, cudnnConvolutionForward>;
+// dx from (w, dy)
+using BackwardData =
+    CudnnDirection<kBackwardData, cudnnConvolutionBwdDataAlgoPerf_t,
+                   CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &Problem::w, &Problem::y, &Problem::x,
+                   cudnnGetConvolutionBackwardDataAlgorithm_v7,
+                   cudnnFindConvolutionBackwardDataAlgorithmEx, cudnnConvolutionBackwardData>;
+// dw from (x, dy)
+using BackwardFilter =
+    CudnnDirection<kBackwardFilter, cudnnConvolutionBwdFilterAlgoPerf_t,
+                   CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &Problem::x, &Problem::y, &Problem::w,
+                   cudnnGetConvolutionBackwardFilterAlgorithm_v7,
+                   cudnnFindConvolutionBackwardFilterAlgorithmEx, cudnnConvolutionBackwardFilter>;
 
 // Workspace from the caching allocator, as int32 words (a Tensor needs a dtype). Zero
 // bytes is no tensor and a null pointer, which cuDNN accepts with size 0.
@@ -236,10 +217,9 @@ Choice search(const Problem& p, const Buffers& b, Device device, bool timed) {
     }
     Dir::timed(h, p, b, address(ws), budget, &n, perf);
   }
-  return first_usable(perf, n, p, device, Dir::kName, timed);
+  return first_usable(perf, n, p, device, kDirectionNames[Dir::kDirection], timed);
 }
 
-enum Direction : int64_t { kForward, kBackwardData, kBackwardFilter };
 using Key = std::array<int64_t, 22>;
 
 ConvAlgoSearch initial_search() {
@@ -264,9 +244,9 @@ Key key_of(Direction d, Device device, const Problem& p, ConvAlgoSearch search) 
 // The cached choice for this key, searching on a miss. Two threads missing the same key
 // at once both search; the first insertion wins and both are counted.
 template <typename Dir>
-Choice cached_choice(Direction d, const Problem& p, const Buffers& b, Device device) {
+Choice cached_choice(const Problem& p, const Buffers& b, Device device) {
   const ConvAlgoSearch mode = g_search;
-  const Key key = key_of(d, device, p, mode);
+  const Key key = key_of(Dir::kDirection, device, p, mode);
   {
     std::lock_guard<std::mutex> lock(g_cache_mutex);
     auto it = g_cache.find(key);
@@ -281,8 +261,8 @@ Choice cached_choice(Direction d, const Problem& p, const Buffers& b, Device dev
 // One direction: the algorithm from the cache, its math type on the descriptor (cuDNN
 // picks kernels by algorithm and math type together), its workspace, the call.
 template <typename Dir>
-void convolve(Direction d, const Problem& p, const Buffers& b, Device device) {
-  const Choice c = cached_choice<Dir>(d, p, b, device);
+void convolve(const Problem& p, const Buffers& b, Device device) {
+  const Choice c = cached_choice<Dir>(p, b, device);
   TDSEG_CUDNN_CHECK(cudnnSetConvolutionMathType(p.conv.get(), c.math));
   const Tensor ws = workspace(c.workspace, device);
   const double one64 = 1, zero64 = 0;
@@ -302,21 +282,19 @@ int64_t conv_algo_searches() { return g_searches; }
 void cudnn_conv_forward(const Tensor& x, const Tensor& w, const Tensor& y,
                         const ops::Conv2dOptions& o) {
   const Problem p(x.shape(), w.shape(), y.shape(), x.dtype(), o);
-  convolve<Forward>(kForward, p, {x.data_ptr(), w.data_ptr(), y.data_ptr()}, x.device());
+  convolve<Forward>(p, {x.data_ptr(), w.data_ptr(), y.data_ptr()}, x.device());
 }
 
 void cudnn_conv_backward_data(const Tensor& w, const Tensor& dy, const Tensor& dx,
                               const ops::Conv2dOptions& o) {
   const Problem p(dx.shape(), w.shape(), dy.shape(), dx.dtype(), o);
-  convolve<BackwardData>(kBackwardData, p, {w.data_ptr(), dy.data_ptr(), dx.data_ptr()},
-                         dx.device());
+  convolve<BackwardData>(p, {w.data_ptr(), dy.data_ptr(), dx.data_ptr()}, dx.device());
 }
 
 void cudnn_conv_backward_filter(const Tensor& x, const Tensor& dy, const Tensor& dw,
                                 const ops::Conv2dOptions& o) {
   const Problem p(x.shape(), dw.shape(), dy.shape(), x.dtype(), o);
-  convolve<BackwardFilter>(kBackwardFilter, p, {x.data_ptr(), dy.data_ptr(), dw.data_ptr()},
-                           x.device());
+  convolve<BackwardFilter>(p, {x.data_ptr(), dy.data_ptr(), dw.data_ptr()}, x.device());
 }
 
 void cudnn_add_bias(const Tensor& y, const Tensor& bias) {

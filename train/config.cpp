@@ -145,6 +145,10 @@ const std::vector<ConfigKey>& config_keys() {
       {"model.std.learn_eps", kBool, "train eps", false},
       {"model.std.learn_sigma", kBool, "train the per-class sigma", false},
       {"model.std.impl", kString, "fused or composed", "fused"},
+      {"model.std.save", kString, "fused: all or checkpoints; auto: checkpoints when T > 10",
+       "auto"},
+      {"model.std.checkpoint_every", kInt, "checkpoints: every k-th iterate; 0: ceil(sqrt(T))", 0},
+      {"model.std.bf16_iterates", kBool, "fused, float32: keep the iterates as bfloat16", false},
       {"train.iters", kInt, "training iterations", 4000},
       {"train.batch_size", kInt, "images per step (>= 2: batch norm)", 8},
       {"train.optimizer", kString, "sgd or adam", "sgd"},
@@ -249,6 +253,9 @@ RunConfig parse_config(const json& config) {
   c.model.learn_eps = r.boolean("model.std.learn_eps");
   c.model.learn_sigma = r.boolean("model.std.learn_sigma");
   c.model.impl = r.str("model.std.impl", {"fused", "composed"});
+  c.model.save = r.str("model.std.save", {"auto", "all", "checkpoints"});
+  c.model.checkpoint_every = r.integer("model.std.checkpoint_every", 0, 1000000);
+  c.model.bf16_iterates = r.boolean("model.std.bf16_iterates");
 
   c.train.iters = r.integer("train.iters", 1);
   c.train.batch_size = r.integer("train.batch_size", 2, 4096);

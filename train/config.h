@@ -25,6 +25,7 @@ struct RunConfig {
   } data;
   struct Model {
     std::string name, head, impl;  // head: auto, softmax, std, vp, ss
+    std::string save;              // the fused STD's backward memory: auto, all, checkpoints
     std::string init;              // checkpoint to start from; "" none
     bool init_strict = false;      // Strict load of `init` (else Partial: fine-tuning)
     int64_t output_stride = 0, kernel_size = 0;
@@ -32,6 +33,8 @@ struct RunConfig {
     double lambda = 0, eps = 0, sigma = 0, keep_prob = 0;
     std::optional<double> tau;
     bool edge_weight = false, learn_lambda = false, learn_eps = false, learn_sigma = false;
+    int64_t checkpoint_every = 0;  // 0: ceil(sqrt(T))
+    bool bf16_iterates = false;
   } model;
   struct Train {
     std::string optimizer;  // sgd, adam

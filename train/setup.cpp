@@ -78,6 +78,7 @@ DeepLabConfig run_model_config(const RunConfig& config, int64_t classes, int64_t
   h.learn_lambda = m.learn_lambda;
   h.learn_eps = m.learn_eps;
   h.learn_sigma = m.learn_sigma;
+  h.memory = {parse_std_save(m.save), m.checkpoint_every, m.bf16_iterates};
   c.keep_prob = m.keep_prob;
   c.backbone.bn.momentum = config.train.bn_momentum;
   c.head_bn.momentum = config.train.bn_momentum;

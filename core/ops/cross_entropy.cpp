@@ -109,10 +109,9 @@ struct CrossEntropyBackward : Node {
 
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, int32_t ignore_index) {
   const char* op = "cross_entropy";
-  check_loss_inputs(op, logits, "logits", target);
-  const int64_t N = logits.size(0), C = logits.size(1);
-  const int64_t L = N > 0 ? target.numel() / N : 0;
-  const Tensor x = logits.contiguous(), t = target.contiguous();
+  const LossInputs in = check_loss_inputs(op, logits, "logits", target);
+  const int64_t N = in.N, C = in.C, L = in.L;
+  const Tensor &x = in.scores, &t = in.target;
   Tensor lse = Tensor::empty(target.shape(), logits.dtype(), logits.device());
   Tensor out, valid;
   if constexpr (kCudaBuilt) {
@@ -120,12 +119,11 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, int32_t ignore_
       out = Tensor::empty({}, logits.dtype(), logits.device());
       valid = Tensor::empty({}, DType::Float64, logits.device());
       const cuda::BadLabel bad = cuda::cross_entropy_forward(x, t, lse, out, valid, ignore_index);
-      if (bad.pixel >= 0)
-        throw_bad_label(op, bad.label, bad.pixel / L, bad.pixel % L, C, ignore_index);
+      if (bad.pixel >= 0) throw_bad_label(op, in, bad.label, bad.pixel, ignore_index);
     }
   }
   if (logits.device().is_cpu()) {
-    check_labels_cpu(op, t, C, ignore_index);
+    check_labels_cpu(op, in, ignore_index);
     const int64_t jobs = N * ((L + kBlock - 1) / kBlock);
     std::vector<double> loss(jobs), count(jobs);
     dispatch_floating(logits.dtype(), op, [&](auto tag) {

@@ -11,8 +11,8 @@
 
 namespace tdseg::ops {
 
-void check_loss_inputs(const char* op, const Tensor& scores, const char* what,
-                       const Tensor& target) {
+LossInputs check_loss_inputs(const char* op, const Tensor& scores, const char* what,
+                             const Tensor& target) {
   check_defined(op, scores, what);
   check_defined(op, target, "target");
   check_floating(op, scores);
@@ -26,20 +26,23 @@ void check_loss_inputs(const char* op, const Tensor& scores, const char* what,
                     " must be ", shape_str(expect), " for ", what, " ",
                     shape_str(scores.shape()));
   check_same_device(op, scores, target);
+  const int64_t N = scores.size(0);
+  return {scores.contiguous(), target.contiguous(), N, scores.size(1),
+          N > 0 ? target.numel() / N : 0};
 }
 
-void throw_bad_label(const char* op, int32_t label, int64_t n, int64_t i, int64_t C,
+void throw_bad_label(const char* op, const LossInputs& in, int32_t label, int64_t p,
                      int32_t ignore_index) {
-  throw ValueError(cat(op, ": label ", label, " at image ", n, ", pixel ", i,
-                       " is outside [0, ", C, ") and is not the ignore label ", ignore_index));
+  throw ValueError(cat(op, ": label ", label, " at image ", p / in.L, ", pixel ", p % in.L,
+                       " is outside [0, ", in.C, ") and is not the ignore label ",
+                       ignore_index));
 }
 
-void check_labels_cpu(const char* op, const Tensor& target, int64_t C, int32_t ignore_index) {
-  const int64_t N = target.size(0), L = N > 0 ? target.numel() / N : 0;
-  const int32_t* t = target.data<int32_t>();
-  for (int64_t p = 0; p < target.numel(); ++p)
-    if (t[p] != ignore_index && (t[p] < 0 || t[p] >= C))
-      throw_bad_label(op, t[p], p / L, p % L, C, ignore_index);
+void check_labels_cpu(const char* op, const LossInputs& in, int32_t ignore_index) {
+  const int32_t* t = in.target.data<int32_t>();
+  for (int64_t p = 0; p < in.target.numel(); ++p)
+    if (t[p] != ignore_index && (t[p] < 0 || t[p] >= in.C))
+      throw_bad_label(op, in, t[p], p, ignore_index);
 }
 
 namespace {
@@ -82,29 +85,26 @@ struct NllLossBackward : Node {
 
 Tensor nll_loss(const Tensor& log_probs, const Tensor& target, int32_t ignore_index) {
   const char* op = "nll_loss";
-  check_loss_inputs(op, log_probs, "log_probs", target);
-  const int64_t N = log_probs.size(0), C = log_probs.size(1);
-  const int64_t L = N > 0 ? target.numel() / N : 0;
-  const Tensor target_c = target.contiguous(), log_probs_c = log_probs.contiguous();
+  const LossInputs in = check_loss_inputs(op, log_probs, "log_probs", target);
+  const int64_t N = in.N, C = in.C, L = in.L;
   if constexpr (kCudaBuilt) {
     if (log_probs.device().is_cuda()) {
       Tensor out = Tensor::empty({}, log_probs.dtype(), log_probs.device());
       Tensor valid = Tensor::empty({}, DType::Float64, log_probs.device());
       const cuda::BadLabel bad =
-          cuda::nll_loss_forward(log_probs_c, target_c, out, valid, ignore_index);
-      if (bad.pixel >= 0)
-        throw_bad_label(op, bad.label, bad.pixel / L, bad.pixel % L, C, ignore_index);
+          cuda::nll_loss_forward(in.scores, in.target, out, valid, ignore_index);
+      if (bad.pixel >= 0) throw_bad_label(op, in, bad.label, bad.pixel, ignore_index);
       return record(out, {log_probs, target},
                     std::make_shared<NllLossBackward>(ignore_index, valid));
     }
   }
-  check_labels_cpu(op, target_c, C, ignore_index);
-  const int32_t* t = target_c.data<int32_t>();
+  check_labels_cpu(op, in, ignore_index);
+  const int32_t* t = in.target.data<int32_t>();
   int64_t valid = 0;
   double sum = 0;
   dispatch_floating(log_probs.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
-    const T* lp = log_probs_c.data<T>();
+    const T* lp = in.scores.data<T>();
     for (int64_t n = 0; n < N; ++n)
       for (int64_t i = 0; i < L; ++i) {
         const int32_t k = t[n * L + i];

@@ -14,15 +14,21 @@ constexpr int32_t kIgnoreIndex = 255;
 Tensor nll_loss(const Tensor& log_probs, const Tensor& target,
                 int32_t ignore_index = kIgnoreIndex);
 
-// Shared with cross_entropy (core/ops/cross_entropy.cpp). Validates scores [N, C, ...]
-// (floating; `what` names them in messages) and target [N, ...] (int32, same device).
-void check_loss_inputs(const char* op, const Tensor& scores, const char* what,
-                       const Tensor& target);
-// The ValueError of label `label` at pixel i of image n, outside [0, C) and not ignored.
-[[noreturn]] void throw_bad_label(const char* op, int32_t label, int64_t n, int64_t i,
-                                  int64_t C, int32_t ignore_index);
-// Throws that error for the first such label (in memory order) of a contiguous CPU
-// target [N, ...].
-void check_labels_cpu(const char* op, const Tensor& target, int64_t C, int32_t ignore_index);
+// Shared with cross_entropy (core/ops/cross_entropy.cpp): the inputs of a per-pixel loss,
+// scores [N, C, ...] and target [N, ...] made contiguous, with L pixels per image.
+struct LossInputs {
+  Tensor scores, target;
+  int64_t N, C, L;
+};
+// Validates scores (floating; `what` names them in messages) and target (int32, same
+// device), and returns them as LossInputs.
+LossInputs check_loss_inputs(const char* op, const Tensor& scores, const char* what,
+                             const Tensor& target);
+// The ValueError of label `label` at the flat pixel p = n * L + i of the target, outside
+// [0, C) and not ignored.
+[[noreturn]] void throw_bad_label(const char* op, const LossInputs& in, int32_t label,
+                                  int64_t p, int32_t ignore_index);
+// Throws that error for the first such label (in memory order) of a CPU target.
+void check_labels_cpu(const char* op, const LossInputs& in, int32_t ignore_index);
 
 }  // namespace tdseg::ops

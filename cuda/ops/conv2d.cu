@@ -14,6 +14,7 @@
 // reuse of the neighbouring taps through L1/L2, with no shared-memory tiling.
 #include "core/device_memory.h"
 #include "core/ops/conv2d.h"
+#include "cuda/block_reduce.cuh"
 #include "cuda/context.h"
 #include "cuda/cudnn_conv.h"
 #include "cuda/launch.h"
@@ -58,20 +59,13 @@ bool use_handwritten(const Geometry& g) {
          g.taps() <= kMaxDepthwiseTaps;
 }
 
-// The block's sum of v, valid in thread 0. blockDim.x is a multiple of 32, at most 1024.
-// Every thread of the block must call it (it synchronises); it may be called repeatedly.
-template <typename T>
-__device__ T block_sum(T v) {
-  __shared__ T warp_sums[32];
-  for (int o = 16; o > 0; o >>= 1) v += __shfl_down_sync(0xffffffffu, v, o);
-  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
-  __syncthreads();  // warp 0 of the previous call has read warp_sums
-  if (lane == 0) warp_sums[warp] = v;
-  __syncthreads();
-  v = threadIdx.x < blockDim.x / 32 ? warp_sums[threadIdx.x] : T(0);
-  if (warp == 0)
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_down_sync(0xffffffffu, v, o);
-  return v;
+// The coordinates (n, c, y, x) of flat index i in a contiguous [N, C, H, W] tensor.
+struct Nchw {
+  int64_t n, c, y, x;
+};
+__device__ inline Nchw unravel_nchw(int64_t i, int64_t C, int64_t H, int64_t W) {
+  const int64_t nc = i / (W * H);  // n * C + c
+  return {nc / C, nc % C, (i / W) % H, i % W};
 }
 
 // Forward: one thread per output element, consecutive threads along ox (coalesced writes,
@@ -83,8 +77,7 @@ __global__ void depthwise_forward(Geometry g, const T* __restrict__ x, const T* 
   const int64_t total = g.N * g.M * g.OH * g.OW;
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total;
        i += int64_t(gridDim.x) * blockDim.x) {
-    const int64_t ox = i % g.OW, oy = (i / g.OW) % g.OH, nm = i / (g.OW * g.OH);  // nm = n*M + m
-    const int64_t m = nm % g.M, n = nm / g.M;
+    const auto [n, m, oy, ox] = unravel_nchw(i, g.M, g.OH, g.OW);
     const T* plane = x + (n * g.C + m / g.mult()) * g.H * g.W;
     const T* f = w + m * g.taps();
     T acc = 0;
@@ -108,8 +101,7 @@ __global__ void depthwise_backward_data(Geometry g, const T* __restrict__ w,
   const int64_t total = g.N * g.C * g.H * g.W;
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total;
        i += int64_t(gridDim.x) * blockDim.x) {
-    const int64_t ix = i % g.W, iy = (i / g.W) % g.H, nc = i / (g.W * g.H);  // nc = n*C + c
-    const int64_t c = nc % g.C, n = nc / g.C;
+    const auto [n, c, iy, ix] = unravel_nchw(i, g.C, g.H, g.W);
     T acc = 0;
     for (int64_t m = c * g.mult(); m < (c + 1) * g.mult(); ++m) {
       const T* f = w + m * g.taps();

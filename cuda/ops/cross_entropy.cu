@@ -12,10 +12,10 @@
 // element in float32.
 #include <cmath>
 
-#include "cuda/block_reduce.cuh"
 #include "cuda/context.h"
 #include "cuda/launch.h"
 #include "cuda/ops/cross_entropy.h"
+#include "cuda/ops/loss.cuh"
 
 namespace tdseg::cuda {
 
@@ -26,15 +26,8 @@ __global__ void cross_entropy_partials(int64_t P, int64_t C, int64_t L, const T*
                                        const int32_t* __restrict__ target, int32_t ignore_index,
                                        T* __restrict__ lse, double* __restrict__ partial,
                                        unsigned long long* first_bad) {
-  double loss = 0, count = 0;
-  for (int64_t p = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; p < P;
-       p += int64_t(gridDim.x) * blockDim.x) {
-    const int32_t k = target[p];
-    if (k == ignore_index) continue;
-    if (k < 0 || k >= C) {
-      atomicMin(first_bad, static_cast<unsigned long long>(p));
-      continue;
-    }
+  // The loss of pixel p = n * L + i with label k: lse - x[n, k, i], writing lse on the way.
+  loss_partials(P, C, target, ignore_index, partial, first_bad, [=](int64_t p, int32_t k) {
     const int64_t n = p / L, base = n * C * L + (p - n * L);  // element (n, 0, i)
     T m = -static_cast<T>(INFINITY), x_target = 0;
     double s = 0;
@@ -50,15 +43,8 @@ __global__ void cross_entropy_partials(int64_t P, int64_t C, int64_t L, const T*
     }
     const double l = m + ::log(s);
     lse[p] = static_cast<T>(l);
-    loss += l - x_target;
-    count += 1;
-  }
-  loss = block_sum(loss);
-  count = block_sum(count);
-  if (threadIdx.x == 0) {
-    partial[blockIdx.x] = loss;
-    partial[gridDim.x + blockIdx.x] = count;
-  }
+    return l - x_target;
+  });
 }
 
 template <typename T>

@@ -13,6 +13,7 @@
 #include "cuda/context.h"
 #include "cuda/launch.h"
 #include "cuda/ops/loss.h"
+#include "cuda/ops/loss.cuh"
 
 namespace tdseg::cuda {
 
@@ -24,25 +25,11 @@ template <typename T>
 __global__ void nll_partials(int64_t P, int64_t C, int64_t L, const T* __restrict__ log_probs,
                              const int32_t* __restrict__ target, int32_t ignore_index,
                              double* __restrict__ partial, unsigned long long* first_bad) {
-  double loss = 0, count = 0;
-  for (int64_t p = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; p < P;
-       p += int64_t(gridDim.x) * blockDim.x) {
-    const int32_t k = target[p];
-    if (k == ignore_index) continue;
-    if (k < 0 || k >= C) {
-      atomicMin(first_bad, static_cast<unsigned long long>(p));
-      continue;
-    }
+  // The loss of pixel p = n * L + i with label k: -log_probs[n, k, i].
+  loss_partials(P, C, target, ignore_index, partial, first_bad, [=](int64_t p, int32_t k) {
     const int64_t n = p / L;
-    loss -= log_probs[(n * C + k) * L + (p - n * L)];
-    count += 1;
-  }
-  loss = block_sum(loss);
-  count = block_sum(count);
-  if (threadIdx.x == 0) {
-    partial[blockIdx.x] = loss;
-    partial[gridDim.x + blockIdx.x] = count;
-  }
+    return -static_cast<double>(log_probs[(n * C + k) * L + (p - n * L)]);
+  });
 }
 
 // One block: the partials in a fixed order, then the mean.

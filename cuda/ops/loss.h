@@ -23,9 +23,10 @@ void nll_loss_backward(const Tensor& target, const Tensor& dy, const Tensor& val
                        const Tensor& dx, int32_t ignore_index);
 
 // The reduction behind both losses. A kernel over the P = target.numel() pixels, launched
-// with `blocks` blocks of kThreads, writes for each block b the sum of its pixels' losses
-// to partial[b] and their count to partial[blocks + b], and folds the flat index of every
-// bad label into *first_bad with atomicMin (the minimum does not depend on the order).
+// with `blocks` blocks of kThreads (its body: loss_partials of cuda/ops/loss.cuh), writes
+// for each block b the sum of its pixels' losses to partial[b] and their count to
+// partial[blocks + b], and folds the flat index of every bad label into *first_bad with
+// atomicMin (the minimum does not depend on the order).
 struct LossPartials {
   explicit LossPartials(const Tensor& target);  // allocates; first_bad = none (all ones)
   int blocks;

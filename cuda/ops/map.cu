@@ -46,16 +46,6 @@ __global__ void add_inplace_kernel(int64_t n, T* __restrict__ y, const T* __rest
     y[i] += x[i];
 }
 
-// Calls fn(T{}) for the tensor's element type, integers included.
-template <typename Fn>
-void dispatch_all(DType t, Fn&& fn) {
-  switch (t) {
-    case DType::Float32: fn(float{}); break;
-    case DType::Float64: fn(double{}); break;
-    case DType::Int32: fn(int32_t{}); break;
-  }
-}
-
 }  // namespace
 
 template <typename F>

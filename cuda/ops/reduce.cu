@@ -2,6 +2,7 @@
 // into a double partial (a warp-shuffle tree inside the block); pass 2: one block sums the
 // partials in a fixed order. n reads of sizeof(T) bytes: bandwidth-bound, and
 // run-to-run identical because no atomics are involved.
+#include "cuda/block_reduce.cuh"
 #include "cuda/context.h"
 #include "cuda/launch.h"
 #include "cuda/ops/reduce.h"
@@ -11,19 +12,6 @@ namespace tdseg::cuda {
 namespace {
 
 constexpr int kPartials = 1024;
-
-// The block's sum of v, valid in thread 0. blockDim.x is a multiple of 32, at most 1024.
-__device__ double block_sum(double v) {
-  __shared__ double warp_sums[32];
-  for (int o = 16; o > 0; o >>= 1) v += __shfl_down_sync(0xffffffffu, v, o);
-  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
-  if (lane == 0) warp_sums[warp] = v;
-  __syncthreads();
-  v = threadIdx.x < blockDim.x / 32 ? warp_sums[threadIdx.x] : 0.0;
-  if (warp == 0)
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_down_sync(0xffffffffu, v, o);
-  return v;
-}
 
 template <typename T, bool kSquare>
 __global__ void partial_sums(int64_t n, const T* __restrict__ x, double* __restrict__ partial) {

@@ -1,5 +1,6 @@
 #include "layers/std/std_config.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/ops/checks.h"
@@ -24,6 +25,47 @@ const char* std_prior_name(StdPrior p) {
   return "?";
 }
 
+StdSave parse_std_save(const std::string& name) {
+  if (name == "auto") return StdSave::Auto;
+  if (name == "all") return StdSave::All;
+  if (name == "checkpoints") return StdSave::Checkpoints;
+  throw ValueError("std: unknown save '" + name + "' (auto, all or checkpoints)");
+}
+
+const char* std_save_name(StdSave s) {
+  switch (s) {
+    case StdSave::Auto: return "auto";
+    case StdSave::All: return "all";
+    case StdSave::Checkpoints: return "checkpoints";
+  }
+  return "?";
+}
+
+StdMemoryPlan std_memory_plan(const StdConfig& cfg, const Shape& shape, DType dtype) {
+  const int64_t T = cfg.prior == StdPrior::None ? 0 : cfg.iters;
+  const StdMemory& mem = cfg.memory;
+  const bool checkpoints =
+      mem.save == StdSave::Checkpoints || (mem.save == StdSave::Auto && T > 10);
+  StdMemoryPlan p;
+  p.bf16 = mem.bf16_iterates;
+  if (checkpoints && T > 0) {
+    const auto root = static_cast<int64_t>(std::ceil(std::sqrt(static_cast<double>(T))));
+    p.every = std::min(mem.checkpoint_every > 0 ? mem.checkpoint_every : root, T);
+  }
+  const bool dual = cfg.prior == StdPrior::VP || cfg.prior == StdPrior::SS;
+  p.checkpoints = (T + p.every - 1) / p.every;
+  p.duals = dual && T > 0 ? p.checkpoints + 1 : 0;
+  p.segment = std::max<int64_t>(std::min(p.every, T) - 1, 0);
+  p.widened = p.bf16 && T > 0 ? std::min<int64_t>(p.every, 2) : 0;
+  const int64_t n = numel(shape), m = cfg.prior == StdPrior::VP ? shape[0] * shape[1]
+                                                                   : shape[0] * shape[2] * shape[3];
+  const auto element = static_cast<int64_t>(dtype_size(dtype));
+  const int64_t iterate = n * (p.bf16 ? 2 : element), dual_bytes = dual ? m * element : 0;
+  p.kept_bytes = p.checkpoints * iterate + p.duals * dual_bytes;
+  p.segment_bytes = p.segment * (iterate + dual_bytes) + p.widened * n * element;
+  return p;
+}
+
 void validate_std(const StdConfig& cfg, const Tensor& o, const StdParams& params,
                   const StdExtras& extras) {
   const char* op = "std";
@@ -35,6 +77,20 @@ void validate_std(const StdConfig& cfg, const Tensor& o, const StdParams& params
   check<ValueError>(cfg.iters >= 0, op, ": iterations must be >= 0, got ", cfg.iters);
   check<ValueError>(cfg.kernel_size >= 1 && cfg.kernel_size % 2 == 1, op, ": kernel size ",
                     cfg.kernel_size, " must be odd and >= 1");
+  const StdMemory& mem = cfg.memory;
+  check<ValueError>(mem.checkpoint_every >= 0, op,
+                    ": checkpoint_every must be >= 0 (0: ceil(sqrt(T))), got ",
+                    mem.checkpoint_every);
+  check<ValueError>(mem.save != StdSave::All || mem.checkpoint_every == 0, op,
+                    ": checkpoint_every ", mem.checkpoint_every,
+                    " needs save = checkpoints (or auto), not all");
+  check<ValueError>(cfg.impl == StdImpl::Fused ||
+                        (mem.save != StdSave::Checkpoints && mem.checkpoint_every == 0 &&
+                         !mem.bf16_iterates),
+                    op, ": save = checkpoints, checkpoint_every and bf16_iterates are options of "
+                    "the fused form (impl = composed keeps what autograd keeps)");
+  check<ValueError>(!mem.bf16_iterates || o.dtype() == DType::Float32, op,
+                    ": bf16_iterates needs float32 logits, got ", dtype_name(o.dtype()));
   const std::pair<const char*, Shape> shapes[] = {{"lambda", {}}, {"eps", {}}, {"sigma", {C}}};
   const Tensor* tensors[] = {&params.lambda, &params.eps, &params.sigma};
   for (int k = 0; k < 3; ++k) {

@@ -29,6 +29,35 @@ enum class StdImpl { Composed, Fused };
 StdPrior parse_std_prior(const std::string& name);  // "none", "std", "vp", "ss"
 const char* std_prior_name(StdPrior p);
 
+// What the fused form's forward keeps for its backward (layers/std/std_fused.h), in
+// arrays of N*C*H*W (354 MB at VOC's 16 x 21 x 513 x 513 in fp32). The backward at
+// iteration t reads u_t and the duals q_t, q_{t+1} (VP [N, C], SS [N, H, W]; never u_T).
+//   All          u_0 .. u_{T-1} and q_0 .. q_T: T arrays.
+//   Checkpoints  u_t and q_t at the checkpoints t = 0, k, 2k, ... < T, and q_T: ceil(T/k)
+//                arrays. The backward recomputes each segment's iterates u_{c+1} ..
+//                u_{c+k-1} forward from its checkpoint c (the same code as the forward,
+//                so the gradients are bit-identical to All's) into a buffer of k - 1
+//                slots: ceil(T/k) + k - 1 arrays at the backward's peak instead of T, for
+//                T - ceil(T/k) extra iterations (about one more forward).
+//   Auto         Checkpoints when T > 10, else All: All for STD and VP-STD at the paper's
+//                T = 10 (Checkpoints would save 3 of 10 arrays for 60% more time on the
+//                CPU), Checkpoints for SS-STD's T = 50 (51 arrays, 18 GB at VOC's shape,
+//                down to 14 for 40% more time). docs/PERFORMANCE.md has the figures.
+// bf16_iterates (float32 logits only) keeps the iterates, checkpoints and segment alike,
+// as bfloat16: float32 rounded to nearest even on its top 16 bits, widened back on read;
+// the computation stays float32 and the duals float32. Half the bytes, for a relative
+// gradient error of about 1e-3 (docs/PERFORMANCE.md). The composed form keeps what
+// autograd keeps: these options are the fused form's.
+enum class StdSave { Auto, All, Checkpoints };
+StdSave parse_std_save(const std::string& name);  // "auto", "all", "checkpoints"
+const char* std_save_name(StdSave s);
+
+struct StdMemory {
+  StdSave save = StdSave::Auto;
+  int64_t checkpoint_every = 0;  // k; 0: ceil(sqrt(T)); k >= T: one segment (u_0 only)
+  bool bf16_iterates = false;
+};
+
 struct StdConfig {
   StdPrior prior = StdPrior::STD;
   StdImpl impl = StdImpl::Fused;
@@ -41,6 +70,7 @@ struct StdConfig {
   std::optional<double> tau;   // SS dual step; eps when unset
   bool edge_weight = false;    // use StdExtras::edge as e(x)
   bool learn_lambda = false, learn_eps = false, learn_sigma = false;
+  StdMemory memory;            // the fused form's backward (see StdSave)
 };
 
 // Per-batch data a block may need. Undefined tensors mean "not given".
@@ -55,6 +85,21 @@ struct StdExtras {
 struct StdParams {
   Tensor lambda, eps, sigma;
 };
+
+// What a fused forward that records a gradient keeps, for logits of `shape` and `dtype`:
+// StdMemory resolved (Auto, k) and its bytes. All is Checkpoints with k = 1.
+struct StdMemoryPlan {
+  int64_t every = 1;          // k: u_t, q_t kept at t = 0, k, 2k, ... < T
+  bool bf16 = false;          // iterates kept (and recomputed) as bfloat16
+  int64_t checkpoints = 0;    // ceil(T / k) iterates kept
+  int64_t duals = 0;          // VP, SS: checkpoints + 1 duals kept (q_T too); else 0
+  int64_t segment = 0;        // min(k, T) - 1 iterates (and duals) the backward recomputes
+  int64_t widened = 0;        // bf16: float32 arrays the backward widens into (1, or 2
+                              // for recomputing); else 0
+  int64_t kept_bytes = 0;     // checkpoints and duals: held from the forward to the backward
+  int64_t segment_bytes = 0;  // the segment and the widened arrays: during the backward
+};
+StdMemoryPlan std_memory_plan(const StdConfig& config, const Shape& shape, DType dtype);
 
 // Throws a ValueError or ShapeError naming the block and the field at fault.
 void validate_std(const StdConfig& config, const Tensor& o, const StdParams& params,

@@ -2,10 +2,12 @@
 // buffers and whose backward is the handwritten vector-Jacobian product of the whole
 // unrolled loop; it records one graph node, not ~10 per iteration.
 //
-// Memory: the forward keeps every iterate u_0 .. u_T (T + 1 arrays of N*C*H*W) plus the
-// dual variables (VP: q_t [N, C]; SS: q_t [N, H, W]) for the backward, which recomputes
-// p_t (one blur per iteration) and, for VP, the inner softmax. For VOC's shape in fp32
-// (16 x 21 x 513 x 513, 354 MB an array) and T = 10 that is 3.9 GB.
+// Memory (config.memory, std_config.h: StdSave): the forward keeps the iterates u_t and
+// the duals (VP: q_t [N, C]; SS: q_t [N, H, W]) for the backward, which recomputes p_t
+// (one blur per iteration) and, for VP, the inner softmax: every u_0 .. u_{T-1} (All; at
+// VOC's shape in fp32, 16 x 21 x 513 x 513, 354 MB an array, 3.5 GB for T = 10), or only
+// the checkpoints, recomputing the rest segment by segment in the backward; optionally
+// as bfloat16.
 #pragma once
 #include "core/tensor.h"
 #include "layers/std/std_config.h"
@@ -17,5 +19,10 @@ namespace tdseg {
 // (validate_std) and, for SS-STD, extras.centers given.
 Tensor std_fused(const Tensor& o, const StdParams& params, const StdExtras& extras,
                  const StdConfig& config);
+
+// The bytes the forward that made z (std_fused's output, recorded for a gradient) keeps
+// for its backward, on z's device: std_memory_plan(...).kept_bytes (the GPU rounds bf16
+// storage up to 4 bytes); 0 once the backward has run.
+int64_t std_fused_saved_bytes(const Tensor& z);
 
 }  // namespace tdseg

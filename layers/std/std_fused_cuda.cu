@@ -13,6 +13,7 @@
 //   vp_planes, vp_softmax_backward, vp_dual_from_ga   the VP backward: 8, 32, 4 B
 //   ss_dual_backward, ss_div                          the SS backward: 32/C, 16/C B
 //   softmax_backward gz = u (gu - sum_c u gu): reads u, gu, writes gz: 12 B
+//   round_bf16, widen_bf16   bfloat16 storage of an iterate (bf16_iterates): 6 B
 // docs/PERFORMANCE.md adds them up per iteration. A pixel's C classes are one thread's
 // loop at stride L, so a warp touches 32 consecutive pixels of a plane: coalesced.
 //
@@ -21,6 +22,7 @@
 // the device: run-to-run identical, and no host round trip until the caller reads them.
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 
 #include "core/error.h"
 #include "cuda/block_reduce.cuh"
@@ -62,7 +64,8 @@ __device__ T s_dot_grad(const T* p, const T* sx, const T* sy, int64_t k, const D
 }
 
 // div(q s) at pixel k of one image, div = -grad^T:
-//   (x < W-1 ? q sx : 0) - (x > 0 ? (q sx)[x-1] : 0) + (y < H-1 ? q sy : 0) - (y > 0 ? (q sy)[y-1] : 0)
+//   (x < W-1 ? q sx : 0) - (x > 0 ? (q sx)[x-1] : 0)
+//     + (y < H-1 ? q sy : 0) - (y > 0 ? (q sy)[y-1] : 0)
 template <typename T>
 __device__ T div_q_s(const T* q, const T* sx, const T* sy, int64_t k, const Dims& d) {
   const int64_t x = k % d.W, y = k / d.W;
@@ -105,14 +108,19 @@ __device__ T argument(const Argument<T>& a, const Dims& d, int64_t n, int64_t c,
 
 // z = argument, u = softmax(z) over the classes of each pixel, as softmax_forward_cpu:
 // m = max_c z, e_c = exp(z_c - m) (kept in u), u_c = e_c * (1 / sum_c e_c), the sum in
-// double. z is stored when asked (z_T, the op's output). Reads o and P (and q), writes u
-// (and z): 12 (16) B per element in fp32; the later passes re-read u from L1/L2.
+// double. z is stored when asked (z_T, the op's output); u null stores z alone (u_T is
+// never needed). Reads o and P (and q), writes u (and z): 12 (16) B per element in fp32;
+// the later passes re-read u from L1/L2.
 template <typename T>
 __global__ void argument_softmax_kernel(Dims d, Argument<T> arg, T* __restrict__ z,
                                         T* __restrict__ u) {
   for (int64_t p = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; p < d.pixels();
        p += int64_t(gridDim.x) * blockDim.x) {
     const int64_t n = p / d.L, k = p - n * d.L, base = n * d.C * d.L + k;
+    if (!u) {
+      for (int64_t c = 0, i = base; c < d.C; ++c, i += d.L) z[i] = argument(arg, d, n, c, k, i);
+      continue;
+    }
     T m = -static_cast<T>(INFINITY);
     for (int64_t c = 0, i = base; c < d.C; ++c, i += d.L) {
       const T zc = argument(arg, d, n, c, k, i);
@@ -159,6 +167,37 @@ __global__ void ss_dual_step_kernel(Dims d, int64_t star, const T* __restrict__ 
     const T v = q[p] - tau * s_dot_grad(u + (n * d.C + star) * d.L, sx, sx + d.L, k, d);
     q_next[p] = v < T(0) ? T(0) : v;
   }
+}
+
+// ---- bfloat16 storage of the iterates ----------------------------------------------
+
+// The bits of std_fused_kernels.h (to_bf16, from_bf16): float32 rounded to nearest even
+// on its top 16 bits (NaN stays a quiet NaN), and back by appending 16 zero bits.
+__device__ __forceinline__ uint16_t to_bf16(float x) {
+  uint32_t bits = __float_as_uint(x);
+  if ((bits & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((bits >> 16) | 0x40u);
+  bits += 0x7fffu + ((bits >> 16) & 1u);
+  return static_cast<uint16_t>(bits >> 16);
+}
+
+__device__ __forceinline__ float from_bf16(uint16_t h) {
+  return __uint_as_float(static_cast<uint32_t>(h) << 16);
+}
+
+// h = bf16(u): reads 4, writes 2 B per element (fp32; float64 is not stored as bf16).
+template <typename T>
+__global__ void round_bf16_kernel(int64_t n, const T* __restrict__ u, uint16_t* __restrict__ h) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
+       i += int64_t(gridDim.x) * blockDim.x)
+    h[i] = to_bf16(static_cast<float>(u[i]));
+}
+
+// u = float(h): reads 2, writes 4 B per element.
+template <typename T>
+__global__ void widen_bf16_kernel(int64_t n, const uint16_t* __restrict__ h, T* __restrict__ u) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
+       i += int64_t(gridDim.x) * blockDim.x)
+    u[i] = static_cast<T>(from_bf16(h[i]));
 }
 
 // ---- backward kernels ---------------------------------------------------------------
@@ -448,58 +487,122 @@ struct Launch {
     add_sum_kernel<<<1, 1024, 0, stream>>>(partial, blocks, acc, factor);
     TDSEG_LAUNCH_CHECK();
   }
+
+  // Iteration t (std_fused.cpp, step): q_{t+1} from u_t and q_t (VP, SS), then z_{t+1}
+  // (stored when z is given) and u_{t+1} = softmax(z_{t+1}) (when u_next is given). P, the
+  // rows' g buffers and (VP) w are its scratch. The forward and the backward's
+  // recomputation share it, so that a recomputed iterate is the forward's bit for bit.
+  void iterate(const T* u, const T* q, T* q_next, const Rows<T>& rows, T* P, T* w, T* z,
+               T* u_next) const {
+    kernel_term(u, rows, P);
+    if (pb.prior == StdPrior::VP) {
+      // a_t = (o - lambda P + q_t) / eps, w = softmax(a_t), then eq. 10
+      Argument<T> inner = argument_of(P, nullptr);
+      inner.q_plane = q;
+      argument_softmax(inner, nullptr, w);
+      vp_dual_step_kernel<<<plane_blocks(), kThreads, 0, stream>>>(d.L, w, ptr<T>(pb.log_v), q,
+                                                                    q_next, eps, pb.floor);
+      TDSEG_LAUNCH_CHECK();
+    } else if (pb.prior == StdPrior::SS) {
+      ss_dual_step_kernel<<<blocks_for(d.pixels()), kThreads, 0, stream>>>(
+          d, pb.star, u, ptr<T>(pb.s), q, q_next, tau);
+      TDSEG_LAUNCH_CHECK();
+    }
+    argument_softmax(argument_of(P, q_next), z, u_next);
+  }
 };
 
+// Iterates in slots of n elements on the device, in T or (bf16) as bfloat16 bits in an
+// int32 tensor: the CPU's Iterates (std_fused.cpp).
+template <typename T>
+struct Slots {
+  Tensor storage;  // undefined for no slot
+  int64_t n = 0;
+  bool bf16 = false;
+  cudaStream_t stream = nullptr;
+
+  static Tensor allocate(int64_t slots, int64_t n, bool bf16, Device device) {
+    if (slots == 0) return Tensor();
+    return bf16 ? Tensor::empty({(slots * n + 1) / 2}, DType::Int32, device)
+                : Tensor::empty({slots, n}, dtype_of<T>(), device);
+  }
+  uint16_t* half(int64_t slot) const {
+    return static_cast<uint16_t*>(storage.data_ptr()) + slot * n;
+  }
+  // Where iterate `slot` is computed: the slot itself, or (bf16) `work`, which commit()
+  // then rounds into the slot.
+  T* writable(int64_t slot, T* work) const { return bf16 ? work : ptr<T>(storage) + slot * n; }
+  void commit(int64_t slot, const T* u) const {
+    if (!bf16) return;
+    round_bf16_kernel<<<blocks_for(n), kThreads, 0, stream>>>(n, u, half(slot));
+    TDSEG_LAUNCH_CHECK();
+  }
+  // Iterate `slot` in T: the slot itself, or (bf16) its widening into `work`.
+  const T* read(int64_t slot, T* work) const {
+    if (!bf16) return ptr<T>(storage) + slot * n;
+    widen_bf16_kernel<<<blocks_for(n), kThreads, 0, stream>>>(n, half(slot), work);
+    TDSEG_LAUNCH_CHECK();
+    return work;
+  }
+};
+
+// u_t (t < T; u_T is never needed) and q_t (t <= T) are computed in their kept slot when
+// t is a checkpoint (q_T too), else in a working array by the parity of t (std_fused.cpp).
 template <typename T>
 Tensor forward(const StdFusedProblem& pb, StdFusedSaved& saved) {
   const Launch<T> run(pb);
   const Dims& d = run.d;
+  const StdMemoryPlan& plan = saved.plan;
   const int64_t n = d.size(), m = pb.prior == StdPrior::VP ? d.N * d.C : d.pixels();
-  const bool dual = pb.prior == StdPrior::VP || pb.prior == StdPrior::SS;
-  const int64_t slots = saved.keep ? pb.iters + 1 : 2;
-  saved.u = Tensor::empty({slots, d.N, d.C, d.H, d.W}, dtype_of<T>(), pb.o.device());
-  saved.q = dual ? run.zeros(slots * m).reshape({slots, m}) : Tensor();  // q_0 = 0
-  auto slot = [&](int64_t t) { return saved.keep ? t : t % 2; };
-  T* U = ptr<T>(saved.u);
-  T* Q = dual ? ptr<T>(saved.q) : nullptr;
+  const int64_t iters = pb.iters, k = plan.every;
+  const bool dual = pb.prior == StdPrior::VP || pb.prior == StdPrior::SS, keep = saved.keep;
+  const Device device = pb.o.device();
+  saved.u = keep ? Slots<T>::allocate(plan.checkpoints, n, plan.bf16, device) : Tensor();
+  saved.q = keep && dual && plan.duals > 0 ? run.zeros(plan.duals * m).reshape({plan.duals, m})
+                                            : Tensor();  // q_0 = 0
+  const Slots<T> kept_u{saved.u, n, plan.bf16, run.stream};
+  const bool every_u_kept = keep && k == 1 && !plan.bf16, every_q_kept = keep && k == 1;
+  const Tensor work_u = iters > 0 && !every_u_kept ? run.buffer(2 * n) : Tensor();
+  const Tensor work_q = dual && !every_q_kept ? run.zeros(2 * m) : Tensor();  // q_0 = 0
+  auto kept = [&](int64_t t) { return keep && (t % k == 0 || t == iters); };
+  auto u_at = [&](int64_t t) {
+    T* work = work_u.defined() ? ptr<T>(work_u) + t % 2 * n : nullptr;
+    return kept(t) ? kept_u.writable(t / k, work) : work;
+  };
+  auto q_at = [&](int64_t t) -> T* {
+    if (!dual) return nullptr;
+    return kept(t) ? ptr<T>(saved.q) + (t + k - 1) / k * m : ptr<T>(work_q) + t % 2 * m;
+  };
 
-  Tensor z = Tensor::empty(pb.o.shape(), dtype_of<T>(), pb.o.device());
+  Tensor z = Tensor::empty(pb.o.shape(), dtype_of<T>(), device);
   const Tensor P = run.buffer(n), a_g = run.buffer(n);
   const Tensor b_g = pb.edge.defined() ? run.buffer(n) : Tensor();
   const Tensor w = pb.prior == StdPrior::VP ? run.buffer(n) : Tensor();
   const Rows<T> rows{ptr<T>(a_g), nullptr, b_g.defined() ? ptr<T>(b_g) : nullptr, nullptr};
 
-  run.argument_softmax(run.argument_of(nullptr, nullptr), ptr<T>(z), U);  // u_0 = softmax(o / eps)
-  for (int64_t t = 0; t < pb.iters; ++t) {
-    const T* u = U + slot(t) * n;
-    const T* q = dual ? Q + slot(t) * m : nullptr;
-    T* q_next = dual ? Q + slot(t + 1) * m : nullptr;
-    run.kernel_term(u, rows, ptr<T>(P));
-    if (pb.prior == StdPrior::VP) {
-      // a_t = (o - lambda P + q_t) / eps, w = softmax(a_t), then eq. 10
-      Argument<T> inner = run.argument_of(ptr<T>(P), nullptr);
-      inner.q_plane = q;
-      run.argument_softmax(inner, nullptr, ptr<T>(w));
-      vp_dual_step_kernel<<<run.plane_blocks(), kThreads, 0, run.stream>>>(
-          d.L, ptr<T>(w), ptr<T>(pb.log_v), q, q_next, run.eps, pb.floor);
-      TDSEG_LAUNCH_CHECK();
-    } else if (pb.prior == StdPrior::SS) {
-      ss_dual_step_kernel<<<blocks_for(d.pixels()), kThreads, 0, run.stream>>>(
-          d, pb.star, u, ptr<T>(pb.s), q, q_next, run.tau);
-      TDSEG_LAUNCH_CHECK();
-    }
-    run.argument_softmax(run.argument_of(ptr<T>(P), q_next), t + 1 == pb.iters ? ptr<T>(z) : nullptr,
-                         U + slot(t + 1) * n);
+  // z_0 = o / eps, u_0 = softmax(z_0)
+  run.argument_softmax(run.argument_of(nullptr, nullptr), ptr<T>(z), iters > 0 ? u_at(0) : nullptr);
+  if (iters > 0 && keep) kept_u.commit(0, u_at(0));
+  for (int64_t t = 0; t < iters; ++t) {
+    T* u_next = t + 1 < iters ? u_at(t + 1) : nullptr;
+    T* z_out = t + 1 == iters ? ptr<T>(z) : nullptr;
+    run.iterate(u_at(t), q_at(t), q_at(t + 1), rows, ptr<T>(P), w.defined() ? ptr<T>(w) : nullptr,
+                z_out, u_next);
+    if (u_next && kept(t + 1)) kept_u.commit((t + 1) / k, u_next);
   }
   return z;
 }
 
+// Segments [c, c + len) from the last: u_{c+1} .. u_{c+len-1} and q_{c+1} .. q_{c+len-1}
+// recomputed from the checkpoint c (none with k = 1), then back-propagated from
+// t = c + len - 1 down to c (std_fused.cpp, backward).
 template <typename T>
 StdFusedGrads backward(const StdFusedProblem& pb, const StdFusedSaved& saved, const Tensor& gz_T) {
   check<AutogradError>(saved.keep, "std (cuda): the forward kept no iterates for a backward");
   const Launch<T> run(pb);
   const Dims& d = run.d;
   const cudaStream_t stream = run.stream;
+  const StdMemoryPlan& plan = saved.plan;
   const int64_t n = d.size(), m = pb.prior == StdPrior::VP ? d.N * d.C : d.pixels();
   const bool vp = pb.prior == StdPrior::VP, ss = pb.prior == StdPrior::SS;
   const bool edge = pb.edge.defined();
@@ -524,22 +627,29 @@ StdFusedGrads backward(const StdFusedProblem& pb, const StdFusedSaved& saved, co
   const Tensor acc = run.zeros(kSlotSigma + d.C, DType::Float64);
   const Tensor partial = run.buffer(2 * kPartials, DType::Float64);
   const int64_t tiles = std_blur::column_tiles(run.planes);
-  const Tensor sigma_partial = pb.need_sigma ? run.buffer(d.N * d.C * tiles, DType::Float64) : Tensor();
+  const Tensor sigma_partial =
+      pb.need_sigma ? run.buffer(d.N * d.C * tiles, DType::Float64) : Tensor();
   double* sums = ptr<double>(partial);
   double* accs = ptr<double>(acc);
-  const T* U = ptr<T>(saved.u);
-  const T* Q = vp || ss ? ptr<T>(saved.q) : nullptr;
+  // The kept checkpoints, the segment's recomputed iterates and duals, the widened ones.
+  const Slots<T> kept_u{saved.u, n, plan.bf16, stream};
+  const Slots<T> seg_u{Slots<T>::allocate(plan.segment, n, plan.bf16, pb.o.device()), n,
+                       plan.bf16, stream};
+  const Tensor seg_q = (vp || ss) && plan.segment > 0 ? run.buffer(plan.segment * m) : Tensor();
+  const Tensor widened = plan.widened > 0 ? run.buffer(plan.widened * n) : Tensor();
+  auto work = [&](int64_t j) {
+    return plan.bf16 ? ptr<T>(widened) + j % plan.widened * n : nullptr;
+  };
 
   const T* gz = ptr<T>(gz_T);  // dL/dz_{t+1}; the loop's own buffer from the second step on
-  for (int64_t t = pb.iters - 1; t >= 0; --t) {
-    const T* u = U + t * n;
-    const T* q = Q ? Q + t * m : nullptr;
+  // Iteration t back, from gz = dL/dz_{t+1} to dL/dz_t, given u_t, q_t and q_{t+1}.
+  auto step_back = [&](const T* u, const T* q, const T* q_next) {
     run.kernel_term(u, rows, ptr<T>(P));
 
     const int head_blocks = run.reducing_blocks(n);
-    head_kernel<<<head_blocks, kThreads, 0, stream>>>(d, run.argument_of(ptr<T>(P), q ? q + m : nullptr),
-                                                      gz, ptr<T>(g.o), ptr<T>(gP), pb.need_eps,
-                                                      !vp, sums);
+    const Argument<T> next = run.argument_of(ptr<T>(P), q_next);  // z_{t+1}
+    head_kernel<<<head_blocks, kThreads, 0, stream>>>(d, next, gz, ptr<T>(g.o), ptr<T>(gP),
+                                                      pb.need_eps, !vp, sums);
     TDSEG_LAUNCH_CHECK();
     if (pb.need_eps) run.add_sum(sums, head_blocks, accs + kSlotEps, -inv_eps);
     if (!vp) run.add_sum(sums + kPartials, head_blocks, accs + kSlotLambda, 1.0);
@@ -548,9 +658,9 @@ StdFusedGrads backward(const StdFusedProblem& pb, const StdFusedSaved& saved, co
       Argument<T> inner = run.argument_of(ptr<T>(P), nullptr);
       inner.q_plane = q;
       run.argument_softmax(inner, ptr<T>(a), ptr<T>(w));
-      vp_planes_kernel<<<run.plane_blocks(), kThreads, 0, stream>>>(d.L, gz, ptr<T>(w), ptr<T>(pb.log_v),
-                                                          ptr<T>(gq), ptr<T>(dS),
-                                                          ptr<double>(eps_part), run.eps, pb.floor);
+      vp_planes_kernel<<<run.plane_blocks(), kThreads, 0, stream>>>(
+          d.L, gz, ptr<T>(w), ptr<T>(pb.log_v), ptr<T>(gq), ptr<T>(dS), ptr<double>(eps_part),
+          run.eps, pb.floor);
       TDSEG_LAUNCH_CHECK();
       if (pb.need_eps) run.add_sum(ptr<double>(eps_part), m, accs + kSlotEps, 1.0);
       const int blocks = run.reducing_blocks(d.pixels());
@@ -560,7 +670,8 @@ StdFusedGrads backward(const StdFusedProblem& pb, const StdFusedSaved& saved, co
       TDSEG_LAUNCH_CHECK();
       if (pb.need_eps) run.add_sum(sums, blocks, accs + kSlotEps, -inv_eps);
       run.add_sum(sums + kPartials, blocks, accs + kSlotLambda, 1.0);
-      vp_dual_from_ga_kernel<<<run.plane_blocks(), kThreads, 0, stream>>>(d.L, ptr<T>(ga), ptr<T>(gq), run.eps);
+      vp_dual_from_ga_kernel<<<run.plane_blocks(), kThreads, 0, stream>>>(d.L, ptr<T>(ga),
+                                                                          ptr<T>(gq), run.eps);
       TDSEG_LAUNCH_CHECK();
     } else if (ss) {
       const int blocks = run.reducing_blocks(d.pixels());
@@ -578,18 +689,39 @@ StdFusedGrads backward(const StdFusedProblem& pb, const StdFusedSaved& saved, co
     // the rows buffers reused for gP once dsigma has read them.
     if (pb.need_sigma) {
       std_blur::kernel_term_dsigma_cols(run.planes, rows, ptr<T>(gP), ptr<double>(sigma_partial));
-      sigma_sum_kernel<<<blocks_for(d.C), kThreads, 0, stream>>>(ptr<double>(sigma_partial), d.N, d.C,
-                                                                 tiles, accs + kSlotSigma);
+      sigma_sum_kernel<<<blocks_for(d.C), kThreads, 0, stream>>>(
+          ptr<double>(sigma_partial), d.N, d.C, tiles, accs + kSlotSigma);
       TDSEG_LAUNCH_CHECK();
     }
     std_blur::blur_rows<T>(run.planes, Source::Identity, ptr<T>(gP), adjoint_rows.a_g, nullptr);
-    if (edge) std_blur::blur_rows<T>(run.planes, Source::EdgeTimes, ptr<T>(gP), adjoint_rows.b_g, nullptr);
+    if (edge)
+      std_blur::blur_rows<T>(run.planes, Source::EdgeTimes, ptr<T>(gP), adjoint_rows.b_g, nullptr);
     std_blur::kernel_term_adjoint_cols(run.planes, adjoint_rows, ss ? ptr<T>(star_div) : nullptr,
                                        pb.star, ptr<T>(gu));
     softmax_backward_kernel<<<blocks_for(d.pixels()), kThreads, 0, stream>>>(d, u, ptr<T>(gu),
                                                                              ptr<T>(gz_next));
     TDSEG_LAUNCH_CHECK();
     gz = ptr<T>(gz_next);
+  };
+
+  for (int64_t c_index = plan.checkpoints - 1; c_index >= 0; --c_index) {
+    const int64_t c = c_index * plan.every, len = std::min(plan.every, pb.iters - c);
+    const T* Q = vp || ss ? ptr<T>(saved.q) : nullptr;
+    const T* q_c = Q ? Q + c_index * m : nullptr;
+    const T* q_end = Q ? Q + (c_index + 1) * m : nullptr;  // q_{c+len}
+    auto seg_q_at = [&](int64_t j) { return Q ? ptr<T>(seg_q) + (j - 1) * m : nullptr; };
+    // Recompute u_{c+j}, q_{c+j} for 0 < j < len; the g rows and P are free between steps.
+    const T* u = kept_u.read(c_index, work(0));
+    for (int64_t j = 1; j < len; ++j) {
+      T* u_next = seg_u.writable(j - 1, work(j));
+      run.iterate(u, j == 1 ? q_c : seg_q_at(j - 1), seg_q_at(j), adjoint_rows, ptr<T>(P), raw(w),
+                  nullptr, u_next);
+      seg_u.commit(j - 1, u_next);
+      u = u_next;
+    }
+    for (int64_t j = len - 1; j >= 0; --j)
+      step_back(j == 0 ? kept_u.read(c_index, work(0)) : seg_u.read(j - 1, work(0)),
+                j == 0 ? q_c : seg_q_at(j), j + 1 == len ? q_end : seg_q_at(j + 1));
   }
   // z_0 = o / eps
   const int blocks = run.reducing_blocks(n);

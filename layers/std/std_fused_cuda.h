@@ -31,12 +31,21 @@ struct StdFusedProblem {
   Tensor log_v;  // VP: log max(V, floor) [N, C]
 };
 
-// What the forward leaves for the backward: u_0 .. u_T as u [T + 1, N, C, H, W] and the
-// dual variables q_0 .. q_T (VP [T + 1, N, C], SS [T + 1, N, H, W]). With keep = false
-// (no gradient needed) only two slots exist, used in turn.
+// What the forward leaves for the backward (plan, std_config.h: StdMemoryPlan): u_t at
+// the checkpoints t = 0, k, 2k, ... < T as u [checkpoints, N, C, H, W] in T, or (bf16) as
+// bfloat16 bits in an int32 tensor of ceil(checkpoints * N*C*H*W / 2) elements; the duals
+// q_t at the checkpoints, then q_T, as q [duals, m] (VP m = N*C, SS m = N*H*W). With
+// keep = false (no gradient needed) nothing: the forward works in two slots, in turn.
 struct StdFusedSaved {
   bool keep = true;
-  Tensor u, q;
+  StdMemoryPlan plan;
+  Tensor u, q;  // undefined where nothing is kept
+  int64_t bytes() const {
+    int64_t b = 0;
+    for (const Tensor* t : {&u, &q})
+      if (t->defined()) b += t->numel() * static_cast<int64_t>(dtype_size(t->dtype()));
+    return b;
+  }
 };
 
 // dL/do and the parameters' gradients ([], [], [C]), on the device in T.
@@ -47,7 +56,8 @@ struct StdFusedGrads {
 // Runs the T iterations; returns z_T [N, C, H, W] and fills `saved`.
 Tensor std_fused_forward(const StdFusedProblem& pb, StdFusedSaved& saved);
 
-// The vector-Jacobian product of the whole loop for gz = dL/dz_T (saved.keep must be on).
+// The vector-Jacobian product of the whole loop for gz = dL/dz_T (saved.keep must be on);
+// with k > 1 it recomputes each segment's iterates from its checkpoint, as the CPU does.
 StdFusedGrads std_fused_backward(const StdFusedProblem& pb, const StdFusedSaved& saved,
                                  const Tensor& gz);
 

@@ -229,19 +229,14 @@ template <typename T>
 void blur_rows(const Planes<T>& pl, Source source, const T* in, T* out_g, T* out_dg) {
   const dim3 grid = grid_of(pl, kRowW, kTy);
   const size_t bytes = row_tile_bytes(pl);
+  const auto launch = [&](auto kernel) {
+    kernel<<<grid, kBlock, bytes, pl.stream>>>(pl, in, out_g, out_dg);
+  };
   switch (source) {
-    case Source::OneMinusTwoU:
-      rows_kernel<T, Source::OneMinusTwoU><<<grid, kBlock, bytes, pl.stream>>>(pl, in, out_g, out_dg);
-      break;
-    case Source::OneMinusU:
-      rows_kernel<T, Source::OneMinusU><<<grid, kBlock, bytes, pl.stream>>>(pl, in, out_g, out_dg);
-      break;
-    case Source::EdgeTimes:
-      rows_kernel<T, Source::EdgeTimes><<<grid, kBlock, bytes, pl.stream>>>(pl, in, out_g, out_dg);
-      break;
-    case Source::Identity:
-      rows_kernel<T, Source::Identity><<<grid, kBlock, bytes, pl.stream>>>(pl, in, out_g, out_dg);
-      break;
+    case Source::OneMinusTwoU: launch(rows_kernel<T, Source::OneMinusTwoU>); break;
+    case Source::OneMinusU: launch(rows_kernel<T, Source::OneMinusU>); break;
+    case Source::EdgeTimes: launch(rows_kernel<T, Source::EdgeTimes>); break;
+    case Source::Identity: launch(rows_kernel<T, Source::Identity>); break;
   }
   TDSEG_LAUNCH_CHECK();
 }
@@ -279,7 +274,8 @@ int64_t column_tiles(const Planes<T>& pl) {
   template void kernel_term_cols<T>(const Planes<T>&, const Rows<T>&, T*);                    \
   template void kernel_term_adjoint_cols<T>(const Planes<T>&, const Rows<T>&, const T*,      \
                                             int64_t, T*);                                    \
-  template void kernel_term_dsigma_cols<T>(const Planes<T>&, const Rows<T>&, const T*, double*); \
+  template void kernel_term_dsigma_cols<T>(const Planes<T>&, const Rows<T>&, const T*,       \
+                                           double*);                                         \
   template int64_t column_tiles<T>(const Planes<T>&);
 TDSEG_STD_BLUR(float)
 TDSEG_STD_BLUR(double)

@@ -4,6 +4,8 @@
 // over planes (n, c) shared among threads, the inner loop along a plane's pixels.
 #pragma once
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "core/parallel.h"
@@ -33,6 +35,24 @@ struct Problem {
   int64_t dual_size() const { return prior == StdPrior::VP ? N * C : N * L; }
   const T* edge_of_plane(int64_t plane) const { return edge.data() + plane / C * L; }
 };
+
+// bfloat16 storage of the iterates (StdMemory::bf16_iterates): the top 16 bits of a
+// float32, rounded to nearest even (NaN stays a quiet NaN); widening puts them back on
+// top of 16 zero bits, exactly. The CUDA twin (std_fused_cuda.cu) does the same bits.
+inline uint16_t to_bf16(float x) {
+  uint32_t bits;
+  std::memcpy(&bits, &x, sizeof bits);
+  if ((bits & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((bits >> 16) | 0x40u);
+  bits += 0x7fffu + ((bits >> 16) & 1u);  // carries into the exponent as rounding should
+  return static_cast<uint16_t>(bits >> 16);
+}
+
+inline float from_bf16(uint16_t h) {
+  const uint32_t bits = static_cast<uint32_t>(h) << 16;
+  float x;
+  std::memcpy(&x, &bits, sizeof x);
+  return x;
+}
 
 // f(k, i) for every element i = plane * L + k of [N, C, L], planes in parallel.
 template <typename T, typename F>

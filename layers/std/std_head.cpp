@@ -13,7 +13,11 @@ StdHead::StdHead(int64_t classes, const StdConfig& config, DType dtype)
 }
 
 Tensor StdHead::forward(const Tensor& logits, const StdExtras& extras) const {
-  return std_block(logits, params_, extras, config_);
+  // Frozen lambda, eps and sigma are not module state, so Module::to leaves them on the
+  // host: they follow the logits (a no-op for parameters already there).
+  StdParams p = params_;
+  for (Tensor* t : {&p.lambda, &p.eps, &p.sigma}) *t = t->to(logits.device());
+  return std_block(logits, p, extras, config_);
 }
 
 }  // namespace tdseg

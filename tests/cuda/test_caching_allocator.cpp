@@ -86,5 +86,23 @@ TEST(CachingAllocator, OutOfMemoryEmptiesTheCacheAndRetries) {
   EXPECT_THROW_MSG(cache.free(&raw), ValueError, "free of a pointer it did not allocate");
 }
 
+// reset_peak starts a new measurement from what is in use now (a benchmark's row).
+TEST(CachingAllocator, ResetPeakStartsFromWhatIsInUse) {
+  CountingAllocator raw(1 << 30);
+  CachingAllocator cache(raw);
+  void* kept = cache.allocate(3 << 20);  // 4 MiB in its size class
+  void* big = cache.allocate(9 << 20);   // 10 MiB
+  cache.free(big);
+  EXPECT_EQ(cache.stats().peak, size_t(14) << 20);
+  cache.reset_peak();
+  EXPECT_EQ(cache.stats().peak, size_t(4) << 20);
+  void* small = cache.allocate(1000);  // 1024 B
+  EXPECT_EQ(cache.stats().peak, (size_t(4) << 20) + 1024);
+  cache.free(small);
+  cache.free(kept);
+  cache.reset_peak();
+  EXPECT_EQ(cache.stats().peak, 0u);
+}
+
 }  // namespace
 }  // namespace tdseg::testing

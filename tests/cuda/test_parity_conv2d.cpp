@@ -14,6 +14,7 @@
 
 #if defined(TDSEG_WITH_CUDA)
 
+#include <array>
 #include <cmath>
 #include <limits>
 
@@ -79,11 +80,14 @@ struct ConvCase {
   bool depthwise() const { return o.groups == x[1] && o.groups > 1; }
 };
 
-ops::Conv2dOptions asymmetric() {  // stride (2, 1), padding (1, 0), dilation (1, 2)
+// Different (h, w) strides, paddings and dilations.
+ops::Conv2dOptions asymmetric(std::array<int64_t, 2> stride, std::array<int64_t, 2> padding,
+                              std::array<int64_t, 2> dilation, int64_t groups) {
   ops::Conv2dOptions o;
-  o.stride = {2, 1};
-  o.padding = {1, 0};
-  o.dilation = {1, 2};
+  o.stride = stride;
+  o.padding = padding;
+  o.dilation = dilation;
+  o.groups = groups;
   return o;
 }
 
@@ -94,7 +98,7 @@ std::vector<ConvCase> cases() {
       {"C=1 unpadded, batch 16", {16, 1, 33, 33}, {8, 1, 3, 3}, O(1, 0), true},
       {"strided 3x3/2", {2, 21, 33, 33}, {16, 21, 3, 3}, O(2, 1), false},
       {"padded 5x5", {1, 3, 17, 13}, {8, 3, 5, 5}, O(1, 2), true},
-      {"asymmetric 3x1", {2, 5, 17, 13}, {6, 5, 3, 1}, asymmetric(), true},
+      {"asymmetric 3x1", {2, 5, 17, 13}, {6, 5, 3, 1}, asymmetric({2, 1}, {1, 0}, {2, 1}, 1), true},
       {"dilated 3x3 r2", {2, 16, 33, 33}, {16, 16, 3, 3}, O(1, 2, 2), false},
       {"grouped 4", {2, 32, 17, 13}, {48, 8, 3, 3}, O(1, 1, 1, 4), true},
       {"1x1 256->48, batch 16", {16, 256, 17, 13}, {48, 256, 1, 1}, O(1, 0), true},
@@ -106,6 +110,8 @@ std::vector<ConvCase> cases() {
       {"depthwise r6, C=256", {2, 256, 33, 33}, {256, 1, 3, 3}, O(1, 6, 6, 256), false},
       {"depthwise x2 r6 unpadded", {1, 21, 17, 13}, {42, 1, 3, 3}, O(1, 0, 6, 21), true},
       {"depthwise 3x3/2", {2, 21, 33, 33}, {21, 1, 3, 3}, O(2, 1, 1, 21), true},
+      {"depthwise x2 asymmetric", {2, 21, 17, 13}, {42, 1, 3, 3},
+       asymmetric({2, 1}, {1, 2}, {1, 2}, 21), true},
       {"depthwise 5x5 (past the handwritten kernels' 9 taps)", {2, 21, 17, 13}, {21, 1, 5, 5},
        O(1, 2, 1, 21), false},
   };

@@ -2,6 +2,7 @@
 #pragma once
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
@@ -15,10 +16,12 @@ struct Outcome {
   std::string err;
 };
 
-// A file prefix of this test's own: ctest runs tests in parallel processes.
+// A file prefix of this test's own: ctest runs tests in parallel processes, and other
+// builds may run the same test at the same time (hence the process id).
 inline std::string dir() {
   return ::testing::TempDir() + "tdseg_" +
-         ::testing::UnitTest::GetInstance()->current_test_info()->name() + "_";
+         ::testing::UnitTest::GetInstance()->current_test_info()->name() + "_" +
+         std::to_string(getpid()) + "_";
 }
 
 inline Outcome tdseg(const std::string& arguments) {

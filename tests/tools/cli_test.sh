@@ -68,7 +68,7 @@ expect 2 1 predict --checkpoint "$dir/good.ckpt" --input "$dir/none" --out "$dir
 "$tdseg" devices | grep -Eq "no CUDA device|^cuda:0" || { echo "FAIL: devices output"; fails=$((fails + 1)); }
 expect 0 - smoke --steps 2 --size 17 --batch 1
 expect 0 0 model list
-expect 0 - bench std --repeat 1 --size 17 --classes 3 --iters 2
+expect 0 - bench std --device cpu --repeat 1 --shape 1,3,17,17
 expect 0 0 model summary deeplabv3plus-xception-tiny --input 65x49 --classes 3
 expect 2 1 model summary resnet50
 expect 2 1 model summary deeplabv3plus-xception-tiny --input 65by49

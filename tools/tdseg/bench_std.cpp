@@ -1,98 +1,222 @@
-// `tdseg bench std`: the STD heads against a plain softmax + NLL head, on the CPU.
-// Each row is the head's forward (recording the graph, as in training) and its
-// forward + backward, medians over --repeat runs after a warm-up, and the ratio of the
-// latter to the baseline's measured in the same run. (The CUDA kernels, the byte model
-// and peak memory come with the fused CUDA kernels.)
+// `tdseg bench std`: the STD heads against a plain softmax + NLL head, on the GPU or the CPU.
+// Each row times loss = cross_entropy(head(o), labels) on random logits o [N, C, H, W]: its
+// forward (recording the graph, as in training) and its forward + backward (dL/do only;
+// lambda, eps and sigma frozen, as in the paper), medians over --repeat runs after one
+// warm-up, between points on the device's timeline (CUDA events on its stream, or the host
+// clock). Beside the times: the bytes the row must move by the byte model below, the GB/s
+// that makes, its fraction of the device-to-device copy's GB/s measured in the same run,
+// and the peak of the GPU's caching allocator during the row (the logits, labels and
+// copies of the logits included; the CPU keeps no count).
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "core/ops.h"
 #include "layers/std/std_block.h"
+#include "tools/tdseg/bench_common.h"
 #include "tools/tdseg/commands.h"
-#include "tools/tdseg/timing.h"
 
 namespace tdseg::cli {
 
 namespace {
 
-struct Timing {
-  double forward = 0, forward_backward = 0;
+struct Head {
+  const char* key;   // the JSON name
+  const char* name;  // the table's
+  StdPrior prior;    // None: the baseline, the loss on the logits themselves
+  StdImpl impl;
+  int64_t iters;
 };
 
-// Medians of forward(o) -> loss and of forward + backward, o fresh each run.
-template <typename F>
-Timing time_head(int repeat, const Tensor& o_data, const Tensor& labels, F&& head) {
-  std::vector<double> fwd, total;
-  for (int r = 0; r <= repeat; ++r) {
-    Tensor o = o_data.clone();
-    o.set_requires_grad(true);
-    const double t0 = now_ms();
-    Tensor loss = ops::nll_loss(ops::log_softmax(head(o)), labels);
-    const double t1 = now_ms();
-    loss.backward();
-    const double t2 = now_ms();
-    if (r == 0) continue;  // warm-up
-    fwd.push_back(t1 - t0);
-    total.push_back(t2 - t0);
+const Head kHeads[] = {
+    {"softmax_nll", "softmax + NLL", StdPrior::None, StdImpl::Fused, 0},
+    {"std_composed", "STD composed", StdPrior::STD, StdImpl::Composed, 10},
+    {"std_fused", "STD fused", StdPrior::STD, StdImpl::Fused, 10},
+    {"vp_std_fused", "VP-STD fused", StdPrior::VP, StdImpl::Fused, 10},
+    {"ss_std_fused", "SS-STD fused", StdPrior::SS, StdImpl::Fused, 50},
+};
+
+// The byte model: values per element of [N, C, H, W] that a row must move between the
+// device and its memory, forward and backward, dL/do only; times the dtype's size (4 B in
+// float32). The fused kernels' counts are those of docs/PERFORMANCE.md (each kernel reads
+// its inputs and writes its outputs once; re-reads from cache are free).
+//   cross-entropy (every row's loss)  forward reads o: 1;  backward reads o, writes do: 2
+//                                     (12 B in float32: the softmax + NLL baseline)
+//   STD fused, T iterations           forward 4 + 7 T: u_0, z_0 from o (3); per iteration
+//                                     the blur's two passes (4) and the softmax (3); z_T (1)
+//                                     backward 5 + 16 T       (296 B and 660 B at T = 10)
+//   VP-STD adds per iteration         forward 4, backward 14
+//   SS-STD adds per iteration         forward 8 / C, backward 13 / C ([N, H, W] arrays)
+//   STD composed                      no model (a chain of generic ops): n/a
+struct Traffic {
+  double forward = 0, backward = 0;
+};
+
+std::optional<Traffic> values_moved(const Head& h, int64_t C) {
+  Traffic t{1, 2};  // the loss
+  if (h.prior == StdPrior::None) return t;
+  if (h.impl == StdImpl::Composed) return std::nullopt;
+  const double T = static_cast<double>(h.iters);
+  t.forward += 4 + 7 * T;
+  t.backward += 5 + 16 * T;
+  if (h.prior == StdPrior::VP) {
+    t.forward += 4 * T;
+    t.backward += 14 * T;
   }
-  return {median(fwd), median(total)};
+  if (h.prior == StdPrior::SS) {
+    t.forward += 8 * T / C;
+    t.backward += 13 * T / C;
+  }
+  return t;
+}
+
+struct Inputs {
+  Tensor logits, labels;
+  StdExtras extras;
+};
+
+struct Result {
+  double forward_ms = 0, total_ms = 0;
+  std::optional<double> peak_mib;
+  std::string error;  // why the row could not run (out of memory, a missing CUDA twin)
+};
+
+Result time_head(const Head& h, const Inputs& in, Device device, int repeat) {
+  StdConfig c;
+  c.prior = h.prior;
+  c.impl = h.impl;
+  c.iters = h.iters;
+  StdParams p = std_params(c, in.logits.size(1), in.logits.dtype());
+  for (Tensor* t : {&p.lambda, &p.eps, &p.sigma}) *t = t->to(device);
+  auto loss_of = [&](const Tensor& o) {
+    return ops::cross_entropy(h.prior == StdPrior::None ? o : std_block(o, p, in.extras, c), in.labels);
+  };
+  Result res;
+  try {
+    reset_peak_memory(device);
+    Timeline line(device, 3);
+    std::vector<double> forward, total;
+    for (int r = 0; r <= repeat; ++r) {
+      Tensor o = in.logits.clone();
+      o.set_requires_grad(true);
+      line.mark(0);
+      const Tensor loss = loss_of(o);
+      line.mark(1);
+      loss.backward();
+      line.mark(2);
+      if (r == 0) continue;  // warm-up
+      forward.push_back(line.ms(0, 1));
+      total.push_back(line.ms(0, 2));
+    }
+    res.forward_ms = median(forward);
+    res.total_ms = median(total);
+    res.peak_mib = peak_memory_mib(device);
+  } catch (const std::bad_alloc&) {
+    res.error = "out of memory";
+  } catch (const Error& e) {
+    res.error = e.what();
+  }
+  return res;
+}
+
+// --preset: the paper's training shapes. Cityscapes at batch 8, not 16: its 769 x 769
+// crops hold 2.2 x the elements of VOC's 513 x 513, and at 16 the composed STD's graph
+// (about 3 saved arrays of 0.72 GB an iteration, 30 iterations' worth with the backward's
+// temporaries) would not fit beside the other rows on an 80 GB GPU.
+Shape preset_shape(const std::string& name) {
+  if (name == "voc") return {16, 21, 513, 513};
+  if (name == "cityscapes") return {8, 19, 769, 769};
+  if (name == "isic") return {16, 2, 513, 513};
+  throw UsageError("bench std: --preset must be voc, cityscapes or isic, got '" + name + "'");
 }
 
 }  // namespace
 
 int bench_std(Args& args) {
-  const int repeat = static_cast<int>(args.int_or("repeat", 5, 1, 10000));
-  const int64_t N = args.int_or("batch", 2, 1, 1024), C = args.int_or("classes", 21, 2, 1024);
-  const int64_t S = args.int_or("size", 129, 8, 4096), T = args.int_or("iters", 10, 0, 10000);
+  const Device device = bench_device(args, "bench std");
+  const int repeat = static_cast<int>(args.int_or("repeat", device.is_cuda() ? 20 : 5, 1, 10000));
+  const auto preset = args.option("preset");
+  const auto shape_arg = args.option("shape");
+  const std::string dtype_arg = args.option_or("dtype", "float32");
   const bool json = args.flag("json");
   args.finish(1);
-  note_cpu_fallback();
+  check<UsageError>(!(preset && shape_arg), "bench std: give --preset or --shape, not both");
+  check<UsageError>(dtype_arg == "float32" || dtype_arg == "float64",
+                    "bench std: --dtype must be float32 or float64, got '", dtype_arg, "'");
+  const DType dtype = dtype_arg == "float32" ? DType::Float32 : DType::Float64;
+  Shape shape = device.is_cuda() ? preset_shape("voc") : Shape{2, 21, 129, 129};
+  if (preset) shape = preset_shape(*preset);
+  if (shape_arg) shape = parse_sizes(*shape_arg, ',', 4, "bench std: --shape expects N,C,H,W such as 16,21,513,513");
+  const int64_t N = shape[0], C = shape[1], H = shape[2], W = shape[3];
+  check<UsageError>(C >= 2, "bench std: --shape needs C >= 2 classes (SS-STD's star class is 1), got ", C);
+  if (!json && device.is_cpu()) note_cpu_fallback();
 
   Generator gen(1);
-  const Tensor o = Tensor::randn({N, C, S, S}, gen);
-  Tensor labels = Tensor::empty({N, S, S}, DType::Int32);
-  for (int64_t i = 0; i < labels.numel(); ++i) labels.data<int32_t>()[i] = int32_t(gen.integer(0, C - 1));
-  StdExtras ex;
-  ex.volumes = Tensor::full({N, C}, static_cast<double>(S * S) / C);
-  ex.centers = Tensor::full({N, 2}, (S - 1) / 2.0);
+  const Tensor labels = random_labels(N, H, W, C, gen);
+  const Inputs in{Tensor::randn(shape, gen, dtype).to(device), labels.to(device),
+                  label_extras(labels, C, StdConfig().star_class, dtype, device)};
+  const double copy = copy_gbps(device, repeat);
+  std::vector<Result> results;
+  for (const Head& h : kHeads) results.push_back(time_head(h, in, device, repeat));
 
-  struct Row {
-    std::string name;
-    Timing t;
-  };
-  std::vector<Row> rows;
-  rows.push_back({"softmax + NLL (baseline)", time_head(repeat, o, labels, [](const Tensor& x) { return x; })});
-  auto block = [&](const char* name, StdPrior prior, StdImpl impl, int64_t iters) {
-    StdConfig c;
-    c.prior = prior;
-    c.impl = impl;
-    c.iters = iters;
-    const StdParams p = std_params(c, C, DType::Float32);
-    rows.push_back({cat(name, ", T=", iters),
-                    time_head(repeat, o, labels, [&](const Tensor& x) { return std_block(x, p, ex, c); })});
-  };
-  block("STD composed", StdPrior::STD, StdImpl::Composed, T);
-  block("STD fused", StdPrior::STD, StdImpl::Fused, T);
-  block("VP-STD fused", StdPrior::VP, StdImpl::Fused, T);
-  block("SS-STD fused", StdPrior::SS, StdImpl::Fused, 50);
-
-  const double base = rows[0].t.forward_backward;
-  if (json) {
-    nlohmann::json out = nlohmann::json::array();
-    for (const Row& r : rows)
-      out.push_back({{"head", r.name}, {"forward_ms", r.t.forward}, {"forward_backward_ms", r.t.forward_backward},
-                     {"ratio_to_baseline", r.t.forward_backward / base}});
-    std::printf("%s\n", out.dump(2).c_str());
-    return 0;
+  const double base = results[0].total_ms, elements = static_cast<double>(numel(shape));
+  const double value_bytes = static_cast<double>(dtype_size(dtype));
+  bool failed = false;
+  nlohmann::json rows = nlohmann::json::array();
+  if (!json)
+    std::printf("STD heads on %s, logits %s %s, K=7, sigma=5, median of %d runs; copy %.1f GB/s\n"
+                "%-14s %3s %10s %11s %7s %9s %8s %6s %10s\n",
+                device_name(device).c_str(), dtype_name(dtype), shape_str(shape).c_str(), repeat, copy,
+                "head", "T", "fwd ms", "fwd+bwd ms", "/base", "model GB", "GB/s", "/copy", "peak MiB");
+  for (size_t k = 0; k < results.size(); ++k) {
+    const Head& h = kHeads[k];
+    const Result& r = results[k];
+    failed |= !r.error.empty();
+    const std::optional<Traffic> values = values_moved(h, C);
+    std::optional<double> bytes, forward_bytes, gbps, forward_gbps, of_copy;
+    if (values && r.error.empty()) {
+      forward_bytes = values->forward * value_bytes * elements;
+      bytes = (values->forward + values->backward) * value_bytes * elements;
+      forward_gbps = *forward_bytes / (r.forward_ms * 1e6);
+      gbps = *bytes / (r.total_ms * 1e6);
+      of_copy = *gbps / copy;
+    }
+    if (json) {
+      nlohmann::json j = {{"key", h.key}, {"head", h.name}, {"iters", h.iters}};
+      if (!r.error.empty()) {
+        j["error"] = r.error;
+      } else {
+        j["forward_ms"] = r.forward_ms;
+        j["forward_backward_ms"] = r.total_ms;
+        j["ratio_to_baseline"] = r.total_ms / base;
+        j["forward_bytes"] = number_or_null(forward_bytes);
+        j["bytes"] = number_or_null(bytes);
+        j["forward_gbps"] = number_or_null(forward_gbps);
+        j["gbps"] = number_or_null(gbps);
+        j["fraction_of_copy"] = number_or_null(of_copy);
+        j["peak_mib"] = number_or_null(r.peak_mib);
+      }
+      rows.push_back(j);
+      continue;
+    }
+    if (!r.error.empty()) {
+      std::printf("%-14s %3lld n/a: %s\n", h.name, static_cast<long long>(h.iters), r.error.c_str());
+      continue;
+    }
+    const std::optional<double> gb = bytes ? std::optional<double>(*bytes * 1e-9) : std::nullopt;
+    std::printf("%-14s %3lld %10.2f %11.2f %7.2f %9s %8s %6s %10s\n", h.name,
+                static_cast<long long>(h.iters), r.forward_ms, r.total_ms, r.total_ms / base,
+                fixed(gb, 2).c_str(), fixed(gbps, 0).c_str(), fixed(of_copy, 2).c_str(),
+                fixed(r.peak_mib, 0).c_str());
   }
-  std::printf("STD heads on the CPU, logits float32 [%lld, %lld, %lld, %lld], K=7, sigma=5, "
-              "median of %d runs\n%-28s %12s %16s %12s\n",
-              static_cast<long long>(N), static_cast<long long>(C), static_cast<long long>(S),
-              static_cast<long long>(S), repeat, "head", "forward ms", "fwd+bwd ms", "/ baseline");
-  for (const Row& r : rows)
-    std::printf("%-28s %12.1f %16.1f %12.2f\n", r.name.c_str(), r.t.forward, r.t.forward_backward,
-                r.t.forward_backward / base);
-  return 0;
+  if (json) {
+    const nlohmann::json out = {{"benchmark", "std"}, {"device", device_name(device)},
+                                {"shape", shape},     {"dtype", dtype_name(dtype)},
+                                {"repeat", repeat},   {"copy_gbps", copy},
+                                {"rows", rows}};
+    std::printf("%s\n", out.dump(2).c_str());
+  }
+  return failed ? 1 : 0;
 }
 
 }  // namespace tdseg::cli

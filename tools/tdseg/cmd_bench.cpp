@@ -12,7 +12,8 @@
 
 namespace tdseg::cli {
 
-int bench_std(Args& args);  // bench_std.cpp
+int bench_std(Args& args);   // bench_std.cpp
+int bench_step(Args& args);  // bench_step.cpp
 int bench_ops(Args& args);  // bench_ops.cpp
 
 namespace {
@@ -104,11 +105,12 @@ int bench_conv(Args& args) {
 }  // namespace
 
 int cmd_bench(Args& args) {
-  const std::string what = args.positional(0, "what to benchmark (conv, std or ops)");
+  const std::string what = args.positional(0, "what to benchmark (conv, std, step or ops)");
   if (what == "conv") return bench_conv(args);
   if (what == "std") return bench_std(args);
+  if (what == "step") return bench_step(args);
   if (what == "ops") return bench_ops(args);
-  throw UsageError("bench: unknown benchmark '" + what + "' (available: conv, std, ops)");
+  throw UsageError("bench: unknown benchmark '" + what + "' (available: conv, std, step, ops)");
 }
 
 }  // namespace tdseg::cli

@@ -47,6 +47,9 @@ int cmd_std(Args& args) {
   c.star_class = args.int_or("star-class", c.star_class, INT64_MIN, INT64_MAX);
   if (auto tau = args.option("tau")) c.tau = args.double_or("tau", 0);
   c.impl = parse_impl(args.option_or("impl", "fused"));
+  c.memory.save = parse_std_save(args.option_or("save", "auto"));
+  c.memory.checkpoint_every = args.int_or("checkpoint-every", 0, INT64_MIN, INT64_MAX);
+  c.memory.bf16_iterates = args.flag("bf16-iterates");
   const std::string device = args.option_or("device", "cpu");
   const auto grad_out = args.option("grad-output");
   const auto grad_logits_out = args.option("grad-logits-out");
