@@ -1,5 +1,8 @@
 // cuda/device.h and core/device_memory.h for a build without the CUDA backend.
 #include "core/device_memory.h"
+
+#include <cstring>
+
 #include "core/error.h"
 #include "cuda/device.h"
 
@@ -24,8 +27,13 @@ void* allocate(Device device, size_t) {
   throw DeviceError(cat("storage: ", device.str(), " memory: ", cuda::kNotBuilt));
 }
 void release(Device, void*) {}
-void copy(void*, Device dst, const void*, Device src, size_t) {
-  throw DeviceError(cat("copy from ", src.str(), " to ", dst.str(), ": ", cuda::kNotBuilt));
+void copy(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes) {
+  if (dst_device.is_cpu() && src_device.is_cpu()) {
+    if (bytes) std::memcpy(dst, src, bytes);
+    return;
+  }
+  throw DeviceError(cat("copy from ", src_device.str(), " to ", dst_device.str(), ": ",
+                        cuda::kNotBuilt));
 }
 void zero(void*, Device device, size_t) {
   throw DeviceError(cat("zero: ", device.str(), ": ", cuda::kNotBuilt));

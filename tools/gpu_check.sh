@@ -3,7 +3,8 @@
 # repository root through the device tool, carrying .deps (made by tools/gather_deps.sh):
 #   tools/gpu_check.sh [STAGE...]   logs go to $OUT (or ./gpu-logs)
 # Stages (default: build test): build; test (all of ctest); sanitize (the GPU tests under
-# compute-sanitizer memcheck and racecheck); bench (tdseg bench ops and bench std).
+# compute-sanitizer memcheck and racecheck); bench (tdseg bench ops, std and step);
+# reference (the PyTorch check of the STD blocks and the timm weight-import check).
 # Each run call has 10 minutes: split the stages over calls when the build is cold.
 # Finds cuDNN in /usr/local/cuda or in the nvidia-cudnn pip wheel of the machine's Python.
 set -uo pipefail
@@ -42,7 +43,12 @@ for stage in "${stages[@]}"; do
       done ;;
     bench)
       build-gpu/tdseg bench ops >"$out/bench_ops.txt" 2>&1 || rc=1
-      build-gpu/tdseg bench std >"$out/bench_std.txt" 2>&1 || rc=1 ;;
+      build-gpu/tdseg bench std >"$out/bench_std.txt" 2>&1 || rc=1
+      build-gpu/tdseg bench step >"$out/bench_step.txt" 2>&1 || rc=1 ;;
+    reference)
+      python3 tools/torch_reference/std_reference.py --tdseg build-gpu/tdseg \
+        >"$out/torch_reference.txt" 2>&1 || rc=1
+      tools/check_timm_import.sh build-gpu/tdseg >"$out/timm_import.txt" 2>&1 || rc=1 ;;
     *) echo "gpu_check.sh: unknown stage '$stage'" >&2; exit 2 ;;
   esac
 done

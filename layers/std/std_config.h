@@ -39,15 +39,19 @@ const char* std_prior_name(StdPrior p);
 //                so the gradients are bit-identical to All's) into a buffer of k - 1
 //                slots: ceil(T/k) + k - 1 arrays at the backward's peak instead of T, for
 //                T - ceil(T/k) extra iterations (about one more forward).
-//   Auto         Checkpoints when T > 10, else All: All for STD and VP-STD at the paper's
-//                T = 10 (Checkpoints would save 3 of 10 arrays for 60% more time on the
-//                CPU), Checkpoints for SS-STD's T = 50 (51 arrays, 18 GB at VOC's shape,
-//                down to 14 for 40% more time). docs/PERFORMANCE.md has the figures.
+//   Auto         Checkpoints when T > 10, else All. At the paper's T = 10 (STD, VP-STD)
+//                checkpoints (k = 4) would hold 6 arrays instead of 10 at the backward's
+//                peak, which also holds its own 6 to 11 working arrays, for 23% more time
+//                (measured on the CPU): All. At SS-STD's T = 50 they hold 14 instead of 50
+//                (5.2 GB instead of 18.5 GB at VOC's shape) for 19% more time: Checkpoints.
 // bf16_iterates (float32 logits only) keeps the iterates, checkpoints and segment alike,
 // as bfloat16: float32 rounded to nearest even on its top 16 bits, widened back on read;
-// the computation stays float32 and the duals float32. Half the bytes, for a relative
-// gradient error of about 1e-3 (docs/PERFORMANCE.md). The composed form keeps what
-// autograd keeps: these options are the fused form's.
+// the computation and the duals stay float32, so the forward's result is unchanged. Half
+// the bytes, for gradients within about 1e-2 of float32's relative to their largest
+// element (measured up to 1.2e-2, mostly near 2e-3; float32's own error is about 1e-6):
+// off by default.
+// docs/PERFORMANCE.md has the figures. The composed form keeps what autograd keeps: these
+// options are the fused form's.
 enum class StdSave { Auto, All, Checkpoints };
 StdSave parse_std_save(const std::string& name);  // "auto", "all", "checkpoints"
 const char* std_save_name(StdSave s);

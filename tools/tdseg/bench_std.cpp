@@ -39,35 +39,57 @@ const Head kHeads[] = {
 // The byte model: values per element of [N, C, H, W] that a row must move between the
 // device and its memory, forward and backward, dL/do only; times the dtype's size (4 B in
 // float32). The fused kernels' counts are those of docs/PERFORMANCE.md (each kernel reads
-// its inputs and writes its outputs once; re-reads from cache are free).
+// its inputs and writes its outputs once; re-reads from cache are free), with the block's
+// default memory plan (std_memory_plan: all iterates kept at T = 10, checkpoints at T = 50).
 //   cross-entropy (every row's loss)  forward reads o: 1;  backward reads o, writes do: 2
 //                                     (12 B in float32: the softmax + NLL baseline)
-//   STD fused, T iterations           forward 4 + 7 T: u_0, z_0 from o (3); per iteration
-//                                     the blur's two passes (4) and the softmax (3); z_T (1)
-//                                     backward 5 + 16 T       (296 B and 660 B at T = 10)
+//   STD fused, T iterations           forward 3 + 7 T: u_0, z_0 from o (3); per iteration
+//                                     the blur's two passes (4) and the softmax (3), less
+//                                     u_T, never written (-1), plus z_T (1)
+//                                     backward 5 + 16 T       (292 B and 660 B at T = 10)
 //   VP-STD adds per iteration         forward 4, backward 14
 //   SS-STD adds per iteration         forward 8 / C, backward 13 / C ([N, H, W] arrays)
+//   checkpoints (SS-STD's T = 50)     the backward recomputes T - ceil(T / k) iterations,
+//                                     a forward iteration's values each (k = 8: 43 of 50)
 //   STD composed                      no model (a chain of generic ops): n/a
 struct Traffic {
   double forward = 0, backward = 0;
 };
 
-std::optional<Traffic> values_moved(const Head& h, int64_t C) {
+std::optional<Traffic> values_moved(const Head& h, const StdConfig& c, const Shape& shape) {
   Traffic t{1, 2};  // the loss
   if (h.prior == StdPrior::None) return t;
   if (h.impl == StdImpl::Composed) return std::nullopt;
-  const double T = static_cast<double>(h.iters);
-  t.forward += 4 + 7 * T;
-  t.backward += 5 + 16 * T;
+  const double T = static_cast<double>(h.iters), C = static_cast<double>(shape[1]);
+  double iteration = 7, backward_iteration = 16;
   if (h.prior == StdPrior::VP) {
-    t.forward += 4 * T;
-    t.backward += 14 * T;
+    iteration += 4;
+    backward_iteration += 14;
   }
   if (h.prior == StdPrior::SS) {
-    t.forward += 8 * T / C;
-    t.backward += 13 * T / C;
+    iteration += 8 / C;
+    backward_iteration += 13 / C;
   }
+  const double recomputed = T - static_cast<double>(std_memory_plan(c, shape, DType::Float32).checkpoints);
+  t.forward += 3 + iteration * T;
+  t.backward += 5 + backward_iteration * T + iteration * recomputed;
   return t;
+}
+
+// A row's StdConfig: the paper's block with this row's prior, form and T.
+StdConfig head_config(const Head& h) {
+  StdConfig c;
+  c.prior = h.prior;
+  c.impl = h.impl;
+  c.iters = h.iters;
+  return c;
+}
+
+// What the fused form keeps for its backward (std_memory_plan): "all" or "checkpoints/k".
+std::string save_name(const Head& h, const Shape& shape) {
+  if (h.prior == StdPrior::None || h.impl == StdImpl::Composed) return "-";
+  const StdMemoryPlan plan = std_memory_plan(head_config(h), shape, DType::Float32);
+  return plan.every == 1 ? "all" : cat("checkpoints/", plan.every);
 }
 
 struct Inputs {
@@ -82,10 +104,7 @@ struct Result {
 };
 
 Result time_head(const Head& h, const Inputs& in, Device device, int repeat) {
-  StdConfig c;
-  c.prior = h.prior;
-  c.impl = h.impl;
-  c.iters = h.iters;
+  const StdConfig c = head_config(h);
   StdParams p = std_params(c, in.logits.size(1), in.logits.dtype());
   for (Tensor* t : {&p.lambda, &p.eps, &p.sigma}) *t = t->to(device);
   auto loss_of = [&](const Tensor& o) {
@@ -119,13 +138,15 @@ Result time_head(const Head& h, const Inputs& in, Device device, int repeat) {
   return res;
 }
 
-// --preset: the paper's training shapes. Cityscapes at batch 8, not 16: its 769 x 769
-// crops hold 2.2 x the elements of VOC's 513 x 513, and at 16 the composed STD's graph
-// (about 3 saved arrays of 0.72 GB an iteration, 30 iterations' worth with the backward's
-// temporaries) would not fit beside the other rows on an 80 GB GPU.
+// --preset: the paper's training shapes, batch 16 for all three. The heaviest row is STD
+// composed: its graph and backward hold 6.8 arrays of the logits' size an iteration beyond
+// the logits and their gradient (max RSS of `tdseg std --impl composed` on the CPU at
+// T = 5, 10, 20), about 70 arrays at T = 10: 50 GB for Cityscapes' float32
+// [16, 19, 769, 769] (0.72 GB an array), within an 80 GB GPU. (An estimate: a row that
+// runs out of memory reports it, and the others run.)
 Shape preset_shape(const std::string& name) {
   if (name == "voc") return {16, 21, 513, 513};
-  if (name == "cityscapes") return {8, 19, 769, 769};
+  if (name == "cityscapes") return {16, 19, 769, 769};
   if (name == "isic") return {16, 2, 513, 513};
   throw UsageError("bench std: --preset must be voc, cityscapes or isic, got '" + name + "'");
 }
@@ -165,14 +186,15 @@ int bench_std(Args& args) {
   nlohmann::json rows = nlohmann::json::array();
   if (!json)
     std::printf("STD heads on %s, logits %s %s, K=7, sigma=5, median of %d runs; copy %.1f GB/s\n"
-                "%-14s %3s %10s %11s %7s %9s %8s %6s %10s\n",
+                "%-14s %3s %-14s %9s %11s %7s %9s %8s %6s %9s\n",
                 device_name(device).c_str(), dtype_name(dtype), shape_str(shape).c_str(), repeat, copy,
-                "head", "T", "fwd ms", "fwd+bwd ms", "/base", "model GB", "GB/s", "/copy", "peak MiB");
+                "head", "T", "saved", "fwd ms", "fwd+bwd ms", "/base", "model GB", "GB/s", "/copy",
+                "peak MiB");
   for (size_t k = 0; k < results.size(); ++k) {
     const Head& h = kHeads[k];
     const Result& r = results[k];
     failed |= !r.error.empty();
-    const std::optional<Traffic> values = values_moved(h, C);
+    const std::optional<Traffic> values = values_moved(h, head_config(h), shape);
     std::optional<double> bytes, forward_bytes, gbps, forward_gbps, of_copy;
     if (values && r.error.empty()) {
       forward_bytes = values->forward * value_bytes * elements;
@@ -182,7 +204,7 @@ int bench_std(Args& args) {
       of_copy = *gbps / copy;
     }
     if (json) {
-      nlohmann::json j = {{"key", h.key}, {"head", h.name}, {"iters", h.iters}};
+      nlohmann::json j = {{"key", h.key}, {"head", h.name}, {"iters", h.iters}, {"saved", save_name(h, shape)}};
       if (!r.error.empty()) {
         j["error"] = r.error;
       } else {
@@ -204,8 +226,9 @@ int bench_std(Args& args) {
       continue;
     }
     const std::optional<double> gb = bytes ? std::optional<double>(*bytes * 1e-9) : std::nullopt;
-    std::printf("%-14s %3lld %10.2f %11.2f %7.2f %9s %8s %6s %10s\n", h.name,
-                static_cast<long long>(h.iters), r.forward_ms, r.total_ms, r.total_ms / base,
+    std::printf("%-14s %3lld %-14s %9.2f %11.2f %7.2f %9s %8s %6s %9s\n", h.name,
+                static_cast<long long>(h.iters), save_name(h, shape).c_str(), r.forward_ms, r.total_ms,
+                r.total_ms / base,
                 fixed(gb, 2).c_str(), fixed(gbps, 0).c_str(), fixed(of_copy, 2).c_str(),
                 fixed(r.peak_mib, 0).c_str());
   }

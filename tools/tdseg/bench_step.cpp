@@ -107,7 +107,7 @@ int bench_step(Args& args) {
   const auto batch_arg = args.option("batch");
   const int64_t batch_given = args.int_or("batch", 2, 2, 1024);
   const std::vector<int64_t> input =
-      parse_sizes(args.option_or("input", gpu ? "513x513" : "65x65"), 'x', 2,
+      parse_sizes(args.option_or("input", gpu ? "513x513" : "33x33"), 'x', 2,
                   "bench step: --input expects HxW such as 513x513");
   s.H = input[0];
   s.W = input[1];
