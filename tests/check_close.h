@@ -4,6 +4,7 @@
 #pragma once
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -31,6 +32,18 @@ inline ::testing::AssertionResult all_close(const Tensor& actual, const Tensor& 
   return ::testing::AssertionFailure() << bad << " of " << a.numel() << " elements differ (atol "
                                        << atol << ", rtol " << rtol << "), max error " << worst
                                        << first.str();
+}
+
+// max |a - b| / max |b| over two host tensors of one shape: a relative error that the
+// elements near 0 do not dominate (for gradients, whose entries span many magnitudes).
+inline double relative_error(const Tensor& a, const Tensor& b) {
+  const Tensor x = a.to(DType::Float64), y = b.to(DType::Float64);
+  double err = 0, scale = 0;
+  for (int64_t i = 0; i < x.numel(); ++i) {
+    err = std::max(err, std::abs(x.data<double>()[i] - y.data<double>()[i]));
+    scale = std::max(scale, std::abs(y.data<double>()[i]));
+  }
+  return scale > 0 ? err / scale : err;
 }
 
 // The message of the exception `stmt` throws as E, or a failure naming what happened.

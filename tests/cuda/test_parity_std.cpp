@@ -226,17 +226,6 @@ TEST(GpuParity, StdFusedInference) {
   }
 }
 
-// max |a - b| / max |b| over the elements of one gradient.
-double relative_error(const Tensor& a, const Tensor& b) {
-  const Tensor x = a.to(DType::Float64), y = b.to(DType::Float64);
-  double err = 0, scale = 0;
-  for (int64_t i = 0; i < x.numel(); ++i) {
-    err = std::max(err, std::abs(x.data<double>()[i] - y.data<double>()[i]));
-    scale = std::max(scale, std::abs(y.data<double>()[i]));
-  }
-  return scale > 0 ? err / scale : err;
-}
-
 // The memory options (std_config.h: StdMemory) on the GPU, as tests/layers/test_std_memory.cpp
 // checks them on the CPU: checkpoints (k = 1, 3 with T = 7 not a multiple, T, and
 // ceil(sqrt(T)) = 3) give All's results bit for bit, and the CPU's within the parity

@@ -136,17 +136,6 @@ TEST(StdMemory, Bf16RoundsToNearestEven) {
   EXPECT_EQ(fused::from_bf16(0x3f81), 1.0f + 0x1p-7f);
 }
 
-// max |a - b| / max |b|: a relative error that is not dominated by the elements near 0.
-double relative_error(const Tensor& a, const Tensor& b) {
-  const Tensor x = a.to(DType::Float64), y = b.to(DType::Float64);
-  double err = 0, scale = 0;
-  for (int64_t i = 0; i < x.numel(); ++i) {
-    err = std::max(err, std::abs(x.data<double>()[i] - y.data<double>()[i]));
-    scale = std::max(scale, std::abs(y.data<double>()[i]));
-  }
-  return scale > 0 ? err / scale : err;
-}
-
 // The forward is unchanged (the iteration runs in float32; only what it keeps is rounded)
 // and the gradients stay within 2e-2 of float32's, relative to their largest element.
 // Measured here (eps 0.3): at most 1.2e-2, in d o of SS-STD, where a rounded u_t flips
