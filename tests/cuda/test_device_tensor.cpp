@@ -21,6 +21,19 @@ TEST(DeviceTensor, WithoutAGpuCreationFailsWithTheReason) {
   EXPECT_THROW_MSG(Tensor::randn({4}, g).to(Device::cuda()), DeviceError, "cuda");
 }
 
+TEST(DeviceTensor, ToTheSameDeviceIsTheTensorItself) {
+  Generator g(7);
+  Tensor x = Tensor::randn({3, 4}, g);
+  x.set_requires_grad(true);
+  EXPECT_TRUE(x.to(Device::cpu()).same(x));
+  const Tensor h = host_copy(x);
+  EXPECT_EQ(h.data<float>(), x.data<float>());  // no copy on the host, only detached
+  EXPECT_FALSE(h.requires_grad());
+  move_to_(x, Device::cpu());
+  EXPECT_EQ(x.device(), Device::cpu());
+  EXPECT_THROW_MSG(move_to_(ops::relu(x), Device::cpu()), AutogradError, "not a leaf");
+}
+
 TEST(DeviceTensor, RoundTripIsBitExact) {
   TDSEG_REQUIRE_GPU();
   Generator g(2);
