@@ -27,6 +27,9 @@ void copy(void* dst, Device dst_device, const void* src, Device src_device, size
     cuda::Context& c = cuda::context(dst_device.index);
     TDSEG_CUDA_CHECK(cudaMemcpyPeerAsync(dst, dst_device.index, src, src_device.index, bytes,
                                          c.stream.get()));
+    // The source may be freed on return, and its block reused at once by the source
+    // device's stream, which does not wait for this one: finish the copy first.
+    c.stream.synchronize();
     return;
   }
   cuda::Context& c = cuda::context(src_device.is_cuda() ? src_device.index : dst_device.index);

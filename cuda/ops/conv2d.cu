@@ -221,10 +221,16 @@ void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const 
 
 void conv2d_backward(const Tensor& x, const Tensor& w, const Tensor& dy, const Tensor& dx,
                      const Tensor& dw, const Tensor& db, const ops::Conv2dOptions& o) {
-  if (x.numel() == 0 || dy.numel() == 0) {  // nothing flows: the gradients are zero
-    for (const Tensor* t : {&dx, &dw, &db})
+  if (x.numel() == 0 || dy.numel() == 0) {  // nothing flows to x or w: their gradients are zero
+    for (const Tensor* t : {&dx, &dw})
       if (t->defined())
         device_memory::zero(t->data_ptr(), t->device(), t->numel() * dtype_size(t->dtype()));
+    if (db.defined()) {  // the bias still receives dy when only x is empty (C = 0)
+      if (dy.numel() > 0)
+        cudnn_bias_grad(dy, db);
+      else
+        device_memory::zero(db.data_ptr(), db.device(), db.numel() * dtype_size(db.dtype()));
+    }
     return;
   }
   const Geometry g = geometry(x, w, dy.shape(), o);
