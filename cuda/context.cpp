@@ -47,24 +47,30 @@ Context::Context(int d)
 Context& context(int device) {
   // The contexts are never destroyed: at exit the CUDA runtime may already be torn down,
   // and freeing device memory then fails. The driver reclaims everything at exit.
-  static std::array<Context*, kMaxDevices> contexts{};
+  // Every launch comes here, so a made context is found without the lock.
+  static std::array<std::atomic<Context*>, kMaxDevices> contexts{};
   static std::mutex mutex;
   check<DeviceError>(device >= 0 && device < kMaxDevices, "cuda: no device ", device);
   thread_local int current = -1;
-  std::lock_guard<std::mutex> lock(mutex);
-  if (!contexts[device]) {
-    int count = 0;
-    const cudaError_t err = cudaGetDeviceCount(&count);
-    if (err != cudaSuccess) cudaGetLastError();
-    check<DeviceError>(err == cudaSuccess && device < count, "cuda:", device,
-                       " is not available (", err == cudaSuccess
-                           ? cat(count, " CUDA devices visible")
-                           : std::string(cudaGetErrorString(err)), ")");
-    contexts[device] = new Context(device);
-    current = device;
+  Context* c = contexts[device].load(std::memory_order_acquire);
+  if (!c) {
+    std::lock_guard<std::mutex> lock(mutex);
+    c = contexts[device].load(std::memory_order_relaxed);
+    if (!c) {
+      int count = 0;
+      const cudaError_t err = cudaGetDeviceCount(&count);
+      if (err != cudaSuccess) cudaGetLastError();
+      check<DeviceError>(err == cudaSuccess && device < count, "cuda:", device,
+                         " is not available (", err == cudaSuccess
+                             ? cat(count, " CUDA devices visible")
+                             : std::string(cudaGetErrorString(err)), ")");
+      c = new Context(device);
+      contexts[device].store(c, std::memory_order_release);
+      current = device;
+    }
   }
   if (current != device) current = set_current(device);
-  return *contexts[device];
+  return *c;
 }
 
 void set_allow_tf32(bool on) { g_allow_tf32 = on; }

@@ -68,8 +68,9 @@ void Module::zero_grad() const {
 }
 
 void Module::to(Device device) {
-  for (const auto& [_, t] : named_parameters()) move_to_(t, device);
-  for (const auto& [_, t] : named_buffers()) move_to_(t, device);
+  for (const auto& [_, t] : parameters_) move_to_(t, device);
+  for (const auto& [_, t] : buffers_) move_to_(t, device);
+  for (const auto& [_, child] : children_) child->to(device);
 }
 
 Device Module::device() const {

@@ -32,8 +32,9 @@ class Module {
   void eval() { train(false); }
   bool is_training() const { return training_; }
   void zero_grad() const;
-  // Moves every parameter and buffer to `device` in place (handles to them stay valid).
-  void to(Device device);
+  // Moves every parameter and buffer of the tree to `device` in place (handles to them
+  // stay valid). A module with tensors of its own that are neither overrides it.
+  virtual void to(Device device);
   Device device() const;  // where the parameters live (cpu for a module without any)
 
  protected:

@@ -154,9 +154,9 @@ Probabilities predict_probabilities(const DeepLabV3Plus& model, const Tensor& ho
       ++count;
     }
   }
-  const Tensor scale = Tensor::full({}, 1.0 / count, sum.head.dtype());
-  sum.head = host_copy(ops::mul_scalar(sum.head, scale.to(sum.head.device())));
-  if (with_logits) sum.logits = host_copy(ops::mul_scalar(sum.logits, scale.to(sum.logits.device())));
+  const Tensor scale = Tensor::full({}, 1.0 / count, sum.head.dtype(), sum.head.device());
+  sum.head = host_copy(ops::mul_scalar(sum.head, scale));
+  if (with_logits) sum.logits = host_copy(ops::mul_scalar(sum.logits, scale));
   return sum;
 }
 

@@ -24,7 +24,7 @@ Tensor std_composed(const Tensor& o, const StdParams& pr, const StdExtras& ex,
   // p = lambda * ((k*(1 - u)) e - k*(e u))                   (eq. 7, edge weight e)
   auto potential = [&](const Tensor& u) {
     if (!cfg.edge_weight) return mul_scalar(blur(add_scalar(scale(u, -2.0), 1.0)), lambda);
-    const Tensor e = expand_channels(ex.edge.to(o.device()), C);
+    const Tensor e = expand_channels(ex.edge, C);
     return mul_scalar(sub(mul(blur(add_scalar(scale(u, -1.0), 1.0)), e), blur(mul(e, u))), lambda);
   };
 
@@ -32,14 +32,14 @@ Tensor std_composed(const Tensor& o, const StdParams& pr, const StdExtras& ex,
   const double floor = 1e-6 * H * W;
   Tensor log_v, q;
   if (cfg.prior == StdPrior::VP) {
-    log_v = log(clamp_min(ex.volumes.to(o.device()), floor));
+    log_v = log(clamp_min(ex.volumes, floor));
     q = Tensor::zeros({N, C}, o.dtype(), o.device());
   }
   // SS-STD: the star field s [N, 2, H, W], the dual variable q [N, 1, H, W], the step tau.
   Tensor s, tau = cfg.tau ? Tensor::full({}, *cfg.tau, o.dtype(), o.device()) : eps;
   const int64_t i = cfg.star_class;
   if (cfg.prior == StdPrior::SS) {
-    s = star_field(ex.centers, H, W).to(o.device());
+    s = star_field(ex.centers, H, W);
     q = Tensor::zeros({N, 1, H, W}, o.dtype(), o.device());
   }
 

@@ -13,11 +13,14 @@ StdHead::StdHead(int64_t classes, const StdConfig& config, DType dtype)
 }
 
 Tensor StdHead::forward(const Tensor& logits, const StdExtras& extras) const {
-  // Frozen lambda, eps and sigma are not module state, so Module::to leaves them on the
-  // host: they follow the logits (a no-op for parameters already there).
-  StdParams p = params_;
-  for (Tensor* t : {&p.lambda, &p.eps, &p.sigma}) *t = t->to(logits.device());
-  return std_block(logits, p, extras, config_);
+  return std_block(logits, params_, extras, config_);
+}
+
+void StdHead::to(Device device) {
+  Module::to(device);
+  // Frozen lambda, eps and sigma are constants, not module state (a no-op for the
+  // learnable ones, which Module::to has moved).
+  for (const Tensor* t : {&params_.lambda, &params_.eps, &params_.sigma}) move_to_(*t, device);
 }
 
 }  // namespace tdseg

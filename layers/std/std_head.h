@@ -13,6 +13,7 @@ class StdHead : public Module {
  public:
   StdHead(int64_t classes, const StdConfig& config, DType dtype = DType::Float32);
   Tensor forward(const Tensor& logits, const StdExtras& extras = {}) const;
+  void to(Device device) override;  // moves the frozen lambda, eps and sigma too
   const StdConfig& config() const { return config_; }
   const StdParams& params() const { return params_; }
 

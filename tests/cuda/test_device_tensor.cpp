@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "core/ops.h"
+#include "layers/std/std_head.h"
 #include "cuda/device.h"
 #include "tests/check_close.h"
 #include "tests/cuda/gpu.h"
@@ -84,6 +85,18 @@ TEST(DeviceTensor, GradientFlowsBackAcrossTheCopy) {
   const float* px = x.data<float>();
   const float* pg = x.grad().data<float>();
   for (int64_t i = 0; i < x.numel(); ++i) EXPECT_EQ(pg[i], px[i] > 0 ? 1.f : 0.f) << i;
+}
+
+TEST(DeviceTensor, ModuleToMovesAnStdHeadsFrozenConstantsToo) {
+  TDSEG_REQUIRE_GPU();
+  StdConfig cfg;
+  cfg.prior = StdPrior::STD;
+  cfg.learn_lambda = true;  // a parameter; eps and sigma stay frozen constants
+  cfg.learn_eps = cfg.learn_sigma = false;
+  StdHead head(3, cfg);
+  head.to(Device::cuda());
+  for (const Tensor* t : {&head.params().lambda, &head.params().eps, &head.params().sigma})
+    EXPECT_EQ(t->device(), Device::cuda());
 }
 
 #if defined(TDSEG_WITH_CUDA)

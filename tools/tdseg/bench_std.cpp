@@ -138,12 +138,9 @@ Result time_head(const Head& h, const Inputs& in, Device device, int repeat) {
   return res;
 }
 
-// --preset: the paper's training shapes, batch 16 for all three. The heaviest row is STD
-// composed: its graph and backward hold 6.8 arrays of the logits' size an iteration beyond
-// the logits and their gradient (max RSS of `tdseg std --impl composed` on the CPU at
-// T = 5, 10, 20), about 70 arrays at T = 10: 50 GB for Cityscapes' float32
-// [16, 19, 769, 769] (0.72 GB an array), within an 80 GB GPU. (An estimate: a row that
-// runs out of memory reports it, and the others run.)
+// --preset: the paper's training shapes, batch 16 for all three (Cityscapes' float32
+// [16, 19, 769, 769] is 0.72 GB an array; whether STD composed's graph fits a GPU there is
+// not measured yet: a row that runs out of memory reports it, and the others run).
 Shape preset_shape(const std::string& name) {
   if (name == "voc") return {16, 21, 513, 513};
   if (name == "cityscapes") return {16, 19, 769, 769};
