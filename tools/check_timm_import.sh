@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
 # Checks the timm -> tdseg weight import where PyTorch and timm are installed (the GPU
-# machine): the same random weights in both, the same input, and tdseg's backbone
-# features must match timm's within float32 tolerance.
+# machine, or any machine after pip install torch timm safetensors): the same random
+# weights in both, the same input, and tdseg's backbone features must match timm's within
+# float32 tolerance. $PYTHON picks the interpreter (default python3).
 #   tools/check_timm_import.sh [path/to/tdseg]      (default build-gpu/tdseg, then build/tdseg)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tdseg=${1:-$( [ -x build-gpu/tdseg ] && echo build-gpu/tdseg || echo build/tdseg )}
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-python3 tools/export_timm_xception65.py --random-seed 7 --out "$dir/w.safetensors" \
+"${PYTHON:-python3}" tools/export_timm_xception65.py --random-seed 7 --out "$dir/w.safetensors" \
   --features-dir "$dir" --size 129
 "$tdseg" model features deeplabv3plus-xception65 --weights "$dir/w.safetensors" \
   --input "$dir/input.npy" --out "$dir/ours.npy" --low-level-out "$dir/ours_low.npy"
-python3 - "$dir" <<'PY'
+"${PYTHON:-python3}" - "$dir" <<'PY'
 import sys
 import numpy as np
 d = sys.argv[1]

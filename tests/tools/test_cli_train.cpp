@@ -5,8 +5,11 @@
 
 #include <filesystem>
 #include <fstream>
+#include <utility>
+#include <vector>
 
 #include "data/png.h"
+#include "tests/cuda/gpu.h"
 #include "tests/tools/cli_run.h"
 #include "train/config.h"
 
@@ -81,11 +84,11 @@ TEST(CliTrain, DivergenceExitsOneNamingTheIteration) {
 }
 
 TEST(CliTrain, BadInputIsOneLineNamingTheCulprit) {
-  const std::pair<std::string, std::string> cases[] = {
+  std::vector<std::pair<std::string, std::string>> cases = {
       {"train --set train.lrr=0.1", "train.lrr"},
       {"train --set train.iters=abc", "train.iters"},
       {"train --set model.name=resnet50", "model.name"},
-      {"train --set device=cuda", "device"},
+      {"train --set device=tpu", "device"},
       {"train --config " + dir() + "missing.json", "missing.json"},
       {"train --resume " + dir() + "nowhere", "nowhere"},
       {"train --compare softmax,crf", "crf"},
@@ -94,6 +97,7 @@ TEST(CliTrain, BadInputIsOneLineNamingTheCulprit) {
       {"eval --checkpoint " + dir() + "missing.safetensors", "missing.safetensors"},
       {"predict --checkpoint x", "--input"},
   };
+  if (!gpu_unavailable().empty()) cases.emplace_back("train --set device=cuda", "device");  // says why
   for (const auto& [args, culprit] : cases) {
     const Outcome r = tdseg(args);
     EXPECT_EQ(r.code, 2) << args << ": " << r.err;
