@@ -1,0 +1,208 @@
+// The emulator's scheduler: blocks are shared out among the host's threads; the threads
+// of a block are fibers, run in turn until each finishes or waits at a barrier (all of
+// the block's live threads) or a shuffle (all of its warp's), which then releases them.
+// The switch saves only the callee-saved registers (x86-64): swapcontext's signal-mask
+// system call made it twenty times slower.
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <vector>
+
+#include "emulator.h"
+
+// emu_switch(save, to): saves the callee-saved registers and the float control words on
+// the current stack, stores its pointer in *save, and resumes the stack 'to'.
+extern "C" void emu_switch(void** save, void* to);
+asm(R"(
+.text
+.globl emu_switch
+.type emu_switch,@function
+emu_switch:
+  pushq %rbp
+  pushq %rbx
+  pushq %r12
+  pushq %r13
+  pushq %r14
+  pushq %r15
+  subq $8, %rsp
+  stmxcsr (%rsp)
+  fnstcw 4(%rsp)
+  movq %rsp, (%rdi)
+  movq %rsi, %rsp
+  ldmxcsr (%rsp)
+  fldcw 4(%rsp)
+  addq $8, %rsp
+  popq %r15
+  popq %r14
+  popq %r13
+  popq %r12
+  popq %rbx
+  popq %rbp
+  ret
+.size emu_switch,.-emu_switch
+)");
+
+namespace emu {
+thread_local uint3 g_thread, g_block;
+thread_local dim3 g_block_dim, g_grid_dim;
+
+namespace {
+enum State { kRun, kBlockWait, kWarpWait, kDone };
+struct Fiber {
+  void* sp = nullptr;
+  std::vector<char> stack;
+  State state = kRun;
+  uint64_t shfl_in = 0, shfl_out = 0;
+  unsigned delta = 0;
+};
+constexpr size_t kStack = 256 * 1024;
+thread_local void* t_main_sp;
+thread_local std::vector<Fiber>* t_fibers = nullptr;  // this host thread's fibers
+thread_local Fiber* t_current = nullptr;
+thread_local bool t_direct = false;  // threads called directly, without fibers
+thread_local bool t_saw_barrier = false;
+thread_local std::vector<unsigned char> t_shared;
+thread_local void (*t_fn)(void*);
+thread_local void* t_ctx;
+
+[[noreturn]] void fiber_entry() {
+  t_fn(t_ctx);
+  t_current->state = kDone;
+  emu_switch(&t_current->sp, t_main_sp);
+  std::abort();  // a finished fiber is never resumed
+}
+
+// A fresh stack that emu_switch "returns" into fiber_entry from.
+void* initial_stack(std::vector<char>& stack) {
+  auto top = reinterpret_cast<uintptr_t>(stack.data() + stack.size()) & ~uintptr_t(15);
+  auto* sp = reinterpret_cast<uint64_t*>(top);
+  *--sp = 0;                                              // fiber_entry's return slot
+  *--sp = reinterpret_cast<uint64_t>(&fiber_entry);       // ret target
+  for (int r = 0; r < 6; ++r) *--sp = 0;                  // rbp rbx r12 r13 r14 r15
+  *--sp = 0x1F80ull | (0x037Full << 32);                  // mxcsr, x87 control word
+  return sp;
+}
+
+void require_fiber() {
+  if (!t_direct) return;
+  std::fprintf(stderr, "emu: a barrier or shuffle in a kernel whose first block had none\n");
+  std::abort();
+}
+
+void yield(State s) {
+  require_fiber();
+  t_saw_barrier = true;
+  t_current->state = s;
+  emu_switch(&t_current->sp, t_main_sp);
+}
+
+uint3 thread_of(unsigned i, dim3 b) { return {i % b.x, (i / b.x) % b.y, i / (b.x * b.y)}; }
+
+// Runs the n threads of the block g_block as fibers.
+void run_block_fibers(unsigned n) {
+  auto& f = *t_fibers;
+  for (unsigned i = 0; i < n; ++i) {
+    f[i].state = kRun;
+    if (f[i].stack.empty()) f[i].stack.resize(kStack);
+    f[i].sp = initial_stack(f[i].stack);
+  }
+  unsigned alive = n;
+  while (alive > 0) {
+    for (unsigned i = 0; i < n; ++i) {
+      if (f[i].state != kRun) continue;
+      t_current = &f[i];
+      g_thread = thread_of(i, g_block_dim);
+      emu_switch(&t_main_sp, f[i].sp);
+      if (f[i].state == kDone) --alive;
+    }
+    if (alive == 0) break;
+    // Every live thread now waits: release the block barrier if all wait there, and each
+    // warp whose live threads all wait at a shuffle, handing each lane its source's value
+    // (its own where the source lane is past the warp, as on the GPU).
+    bool released = false;
+    unsigned at_block = 0;
+    for (unsigned i = 0; i < n; ++i) at_block += f[i].state == kBlockWait;
+    if (at_block == alive) {
+      for (unsigned i = 0; i < n; ++i)
+        if (f[i].state == kBlockWait) f[i].state = kRun;
+      released = true;
+    }
+    for (unsigned w = 0; w * 32 < n; ++w) {
+      unsigned lo = w * 32, hi = std::min(n, lo + 32), waiting = 0, live = 0;
+      for (unsigned i = lo; i < hi; ++i) {
+        live += f[i].state != kDone;
+        waiting += f[i].state == kWarpWait;
+      }
+      if (live == 0 || waiting != live) continue;
+      for (unsigned i = lo; i < hi; ++i) {
+        if (f[i].state != kWarpWait) continue;
+        unsigned src = i + f[i].delta;
+        f[i].shfl_out = (src < hi && f[src].state == kWarpWait) ? f[src].shfl_in : f[i].shfl_in;
+      }
+      for (unsigned i = lo; i < hi; ++i)
+        if (f[i].state == kWarpWait) f[i].state = kRun;
+      released = true;
+    }
+    if (!released) {
+      std::fprintf(stderr, "emu: deadlock: threads wait at different barriers\n");
+      std::abort();
+    }
+  }
+}
+}  // namespace
+
+void* dynamic_shared() { return t_shared.data(); }
+void syncthreads() { yield(kBlockWait); }
+uint64_t shfl_down_bits(uint64_t bits, unsigned delta) {
+  require_fiber();
+  t_current->shfl_in = bits;
+  t_current->delta = delta;
+  yield(kWarpWait);
+  return t_current->shfl_out;
+}
+
+void run_grid(const Config& c, bool* barrier_free, void (*fn)(void*), void* ctx) {
+  const dim3 g = c.grid, b = c.block;
+  const unsigned n = b.x * b.y * b.z;
+  if (n == 0 || n > 1024 || g.x == 0 || g.y == 0 || g.z == 0 || g.y > 65535 || g.z > 65535 ||
+      c.shared_bytes > 227 * 1024) {
+    std::fprintf(stderr, "emu: invalid launch configuration: grid (%u,%u,%u) block (%u,%u,%u) shared %zu B\n",
+                 g.x, g.y, g.z, b.x, b.y, b.z, c.shared_bytes);
+    std::abort();
+  }
+  const int64_t blocks = int64_t(g.x) * g.y * g.z;
+  const bool direct = *barrier_free;
+  // Block 0 runs first, alone, to learn whether this launch site uses barriers.
+  auto run = [&](int64_t first, int64_t last) {
+    thread_local std::vector<Fiber> pool;
+    t_fibers = &pool;
+    t_fn = fn;
+    t_ctx = ctx;
+    g_block_dim = b;
+    g_grid_dim = g;
+    t_shared.assign(c.shared_bytes, 0xff);
+    if (pool.size() < n) pool.resize(n);
+#pragma omp for schedule(dynamic, 8)
+    for (int64_t k = first; k < last; ++k) {
+      g_block = {unsigned(k % g.x), unsigned((k / g.x) % g.y), unsigned(k / (int64_t(g.x) * g.y))};
+      if (direct) {
+        t_direct = true;
+        for (unsigned i = 0; i < n; ++i) {
+          g_thread = thread_of(i, b);
+          fn(ctx);
+        }
+        t_direct = false;
+      } else {
+        t_saw_barrier = false;
+        run_block_fibers(n);
+        if (k == 0 && !t_saw_barrier) *barrier_free = true;
+      }
+    }
+  };
+  run(0, 1);
+  if (blocks > 1) {
+#pragma omp parallel if (blocks > 16)  // the orphaned omp for in run() shares the blocks
+    run(1, blocks);
+  }
+}
+}  // namespace emu
