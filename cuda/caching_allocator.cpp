@@ -18,7 +18,7 @@ size_t CachingAllocator::size_class(size_t bytes) {
 }
 
 void* CachingAllocator::allocate(size_t bytes) {
-  const size_t size = size_class(bytes);
+  const size_t size = caching_ ? size_class(bytes) : std::max<size_t>(bytes, 1);
   std::lock_guard<std::mutex> lock(mutex_);
   void* p = nullptr;
   auto it = free_.find(size);
@@ -46,9 +46,14 @@ void CachingAllocator::free(void* p) {
   std::lock_guard<std::mutex> lock(mutex_);
   auto it = live_.find(p);
   check<ValueError>(it != live_.end(), "caching allocator: free of a pointer it did not allocate");
-  free_[it->second].push_back(p);
   stats_.in_use -= it->second;
-  stats_.cached += it->second;
+  if (caching_) {
+    free_[it->second].push_back(p);
+    stats_.cached += it->second;
+  } else {
+    raw_.release(p);
+    ++stats_.raw_releases;
+  }
   live_.erase(it);
 }
 

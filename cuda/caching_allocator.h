@@ -8,6 +8,11 @@
 // are never split or merged. With one stream per device (tdseg's design) a block freed
 // and reused by kernels on that stream needs no event: the stream orders them.
 //
+// Uncached (TDSEG_CUDA_CACHING=0 in the environment, read by cuda::Context), every request
+// goes to the raw allocator at its exact size and every free straight back: slower, but a
+// memory checker (compute-sanitizer memcheck, or AddressSanitizer under the CPU emulation)
+// then sees each tensor's bounds instead of its size class's.
+//
 // The logic is host code over an abstract RawAllocator, so it is tested on machines
 // without a GPU; cuda/device_memory.h provides the CUDA one.
 #pragma once
@@ -36,7 +41,7 @@ class CachingAllocator {
     int64_t raw_allocations = 0, raw_releases = 0;  // calls to the raw allocator
   };
 
-  explicit CachingAllocator(RawAllocator& raw) : raw_(raw) {}
+  explicit CachingAllocator(RawAllocator& raw, bool caching = true) : raw_(raw), caching_(caching) {}
   ~CachingAllocator();  // returns every cached block; blocks still in use are reported lost
   CachingAllocator(const CachingAllocator&) = delete;
   CachingAllocator& operator=(const CachingAllocator&) = delete;
@@ -53,6 +58,7 @@ class CachingAllocator {
   void release_cached();  // with mutex_ held
 
   RawAllocator& raw_;
+  const bool caching_;
   mutable std::mutex mutex_;
   std::map<size_t, std::vector<void*>> free_;  // size class -> cached blocks
   std::unordered_map<void*, size_t> live_;     // block -> size class

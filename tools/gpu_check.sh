@@ -37,8 +37,9 @@ for stage in "${stages[@]}"; do
     test)
       ctest --test-dir build-gpu --output-on-failure -j8 >"$out/ctest.log" 2>&1 || rc=1 ;;
     sanitize)
+      # Uncached allocations, so that memcheck sees each tensor's own bounds.
       for tool in memcheck racecheck; do
-        compute-sanitizer --tool $tool --error-exitcode 1 build-gpu/tests/tdseg_tests \
+        TDSEG_CUDA_CACHING=0 compute-sanitizer --tool $tool --error-exitcode 1 build-gpu/tests/tdseg_tests \
           --gtest_filter="$gpu_tests" >"$out/$tool.log" 2>&1 || rc=1
       done ;;
     bench)

@@ -1,5 +1,5 @@
 // The caching allocator's logic over a counting host allocator: size classes, reuse in the
-// steady state, statistics, the out-of-memory retry and empty_cache. (The CUDA raw
+// steady state, statistics, the out-of-memory retry, empty_cache and the uncached mode. (The CUDA raw
 // allocator under it is exercised by the GPU tests.)
 #include <gtest/gtest.h>
 
@@ -102,6 +102,28 @@ TEST(CachingAllocator, ResetPeakStartsFromWhatIsInUse) {
   cache.free(kept);
   cache.reset_peak();
   EXPECT_EQ(cache.stats().peak, 0u);
+}
+
+// Uncached (TDSEG_CUDA_CACHING=0, for memory checkers): exact sizes, every free released.
+TEST(CachingAllocator, UncachedAllocatesExactSizesAndReleasesAtOnce) {
+  CountingAllocator raw(1 << 30);
+  CachingAllocator cache(raw, /*caching=*/false);
+  for (int step = 0; step < 3; ++step) {
+    void* a = cache.allocate(100);
+    void* b = cache.allocate(3 << 20);
+    EXPECT_EQ(raw.blocks.at(a), 100u);
+    EXPECT_EQ(raw.blocks.at(b), size_t(3) << 20);
+    EXPECT_EQ(cache.stats().in_use, (size_t(3) << 20) + 100);
+    cache.free(a);
+    cache.free(b);
+  }
+  EXPECT_EQ(raw.allocations, 6);
+  EXPECT_EQ(raw.releases, 6);
+  EXPECT_EQ(raw.used, 0u);
+  const auto s = cache.stats();
+  EXPECT_EQ(s.in_use, 0u);
+  EXPECT_EQ(s.cached, 0u);
+  EXPECT_EQ(s.peak, (size_t(3) << 20) + 100);
 }
 
 }  // namespace
