@@ -8,6 +8,7 @@
 #include "core/ops/cross_entropy.h"
 #include "core/ops/dropout.h"
 #include "core/ops/elementwise.h"
+#include "core/ops/flip.h"
 #include "core/ops/gaussian.h"
 #include "core/ops/image_grad.h"
 #include "core/ops/loss.h"

@@ -15,19 +15,6 @@ namespace tdseg {
 
 namespace {
 
-// x[..., w] -> x[..., W - 1 - w] for a float32 [N, C, H, W], on the host; the result is
-// on x's device.
-Tensor flip_width(const Tensor& x) {
-  const Tensor in = host_copy(x);
-  Tensor out = Tensor::empty(in.shape(), in.dtype());
-  const int64_t W = in.size(3), rows = in.numel() / W;
-  const float* src = in.data<float>();
-  float* dst = out.data<float>();
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t w = 0; w < W; ++w) dst[r * W + w] = src[r * W + W - 1 - w];
-  return out.to(x.device());
-}
-
 // The extras at an input resized from H x W to h x w (and mirrored with `flip`).
 StdExtras scaled_extras(const StdExtras& e, int64_t H, int64_t W, int64_t h, int64_t w, bool flip) {
   StdExtras out;
@@ -138,7 +125,7 @@ Probabilities predict_probabilities(const DeepLabV3Plus& model, const Tensor& ho
     const Tensor scaled = h == H && w == W ? images : ops::resize_bilinear(images, h, w);
     for (bool flip : {false, true}) {
       if (flip && !o.flip) continue;
-      const Tensor x = flip ? flip_width(scaled) : scaled;
+      const Tensor x = flip ? ops::flip_width(scaled) : scaled;
       StdExtras e = scaled_extras(extras, H, W, h, w, flip);
       if (model.config().head.edge_weight) e.edge = edge_weight(x);
       Tensor logits;
@@ -146,7 +133,7 @@ Probabilities predict_probabilities(const DeepLabV3Plus& model, const Tensor& ho
         if (with_logits && stage == "logits") logits = t;
       });
       auto back = [&](const Tensor& t) {
-        const Tensor u = flip ? flip_width(t) : t;
+        const Tensor u = flip ? ops::flip_width(t) : t;
         return ops::softmax(h == H && w == W ? u : ops::resize_bilinear(u, H, W));
       };
       accumulate(sum.head, back(z));

@@ -1,6 +1,6 @@
 // CPU/GPU parity of the network ops: batch norm (training and evaluation, with the running
 // statistics after the call), the fused batch norm + ReLU, the plane and channel
-// broadcasts, slice, global average pooling, concat, bilinear resize, image_grad and
+// broadcasts, slice, global average pooling, concat, bilinear resize, flip_width, image_grad and
 // image_div, and gaussian_kernel with sigma on the GPU. Sizes are odd, C in {1, 21, 256},
 // batch 1 and 16.
 // Tolerances (|gpu - cpu| <= atol + rtol * |cpu|, outputs and input gradients alike):
@@ -231,6 +231,21 @@ std::vector<ParityCase> image_grad_cases() {
 TEST(GpuParity, ImageGradDiv) {
   TDSEG_REQUIRE_GPU();
   for (const ParityCase& c : image_grad_cases()) expect_parity(c);
+}
+
+std::vector<ParityCase> flip_cases() {
+  auto flip = [](V x) { return ops::flip_width(x[0]); };
+  return {
+      map_case({"flip_width", {randn_input({16, 21, 33, 31})}, flip}),
+      map_case({"flip_width W = 1", {randn_input({2, 3, 5, 1})}, flip}),
+      map_case({"flip_width rank 1", {randn_input({7})}, flip}),
+      f64_case({"flip_width float64", {randn_input({2, 3, 17, 13}, F64)}, flip}),
+  };
+}
+
+TEST(GpuParity, FlipWidth) {
+  TDSEG_REQUIRE_GPU();
+  for (const ParityCase& c : flip_cases()) expect_parity(c);
 }
 
 // gaussian_kernel computes on the host whatever sigma's device: the results match to the

@@ -1,10 +1,11 @@
-// global_avg_pool, resize_bilinear (align_corners=True), concat, sum and mean: forward
+// global_avg_pool, resize_bilinear (align_corners=True), concat, flip_width, sum and mean: forward
 // against direct formulas, gradients by finite differences, errors.
 #include <gtest/gtest.h>
 
 #include <cmath>
 
 #include "core/ops/concat.h"
+#include "core/ops/flip.h"
 #include "core/ops/pooling.h"
 #include "core/ops/reduce.h"
 #include "core/ops/resize.h"
@@ -23,6 +24,20 @@ TEST(GlobalAvgPoolForward, MeanOfEachPlane) {
     for (int64_t i = 0; i < 20; ++i) s += x.data<double>()[k * 20 + i];
     EXPECT_NEAR(y.data<double>()[k], s / 20, 1e-14);
   }
+}
+
+TEST(FlipWidthForward, MirrorsTheLastDimension) {
+  const Tensor x = randn64({2, 3, 4, 5}, 3);
+  const Tensor y = ops::flip_width(x);
+  ASSERT_EQ(y.shape(), x.shape());
+  for (int64_t r = 0; r < 24; ++r)
+    for (int64_t w = 0; w < 5; ++w) EXPECT_EQ(y.data<double>()[r * 5 + w], x.data<double>()[r * 5 + 4 - w]);
+  EXPECT_TRUE(all_close(ops::flip_width(y), x, 0, 0));  // its own inverse
+  EXPECT_THROW_MSG(ops::flip_width(Tensor::zeros({3}, DType::Int32)), DTypeError, "flip_width");
+}
+
+TEST(GradCheck, FlipWidth) {
+  expect_gradients([](auto& t) { return ops::flip_width(t[0]); }, {randn64({2, 3, 4, 5}, 4)});
 }
 
 TEST(GradCheck, GlobalAvgPool) {
