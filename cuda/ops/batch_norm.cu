@@ -1,8 +1,12 @@
 // Batch norm kernels (the maths is in core/ops/batch_norm.h). Element j of channel c's
 // M = N*L values (L = H*W) is x[(n*C + c)*L + i] with n = j / L, i = j % L. The per-channel
-// reductions run one block per channel and sum in double in a fixed order (no atomics), as
-// the CPU does; the elementwise passes run one thread per element and read the [C]
+// sums are split into P parts of consecutive j, one block each (grid P x C), so that a
+// layer with few channels still fills the device (one block per channel would leave 100 of
+// an H100's 132 SMs idle at C = 32); a second kernel adds each channel's P partial sums in
+// order. All sums are in double and in a fixed order (no atomics): results are the same
+// from run to run. The elementwise passes run one thread per element and read the [C]
 // statistics through the cache.
+#include <algorithm>
 #include <type_traits>
 
 #include "core/ops/functors.h"
@@ -15,47 +19,79 @@ namespace tdseg::cuda {
 
 namespace {
 
-constexpr int kChannelThreads = 512;  // per-channel reductions: one block per channel
+constexpr int kChannelThreads = 512;  // per-channel partial sums: one block per part
 
-__device__ inline int64_t channel_index(int64_t j, int64_t c, int64_t C, int64_t L) {
-  return (j / L * C + c) * L + j % L;
+// How many parts each channel's M values are summed in: about four blocks per SM in all,
+// each part at least eight values per thread.
+int64_t channel_parts(int64_t C, int64_t M, int sm_count) {
+  const int64_t want = (4 * int64_t(sm_count) + C - 1) / C;
+  const int64_t most = std::max<int64_t>(1, M / (8 * kChannelThreads));
+  return std::max<int64_t>(1, std::min(want, most));
 }
 
-// The block's sum of v in every thread (block_sum leaves it in thread 0 only).
-__device__ inline double block_sum_to_all(double v) {
-  __shared__ double total;
-  v = block_sum(v);
-  if (threadIdx.x == 0) total = v;
-  __syncthreads();
-  return total;
-}
-
-// Training statistics of channel blockIdx.x, two-pass like the CPU: mu = sum x / M, then
-// var = sum (x - mu)^2 / M (biased); the running statistics move towards the batch with
-// the unbiased var * M / (M - 1). Reads 2 * M * sizeof(T) bytes per channel (the second
-// pass mostly from L2); writes 2 doubles and 2 T.
-template <typename T>
-__global__ void batch_stats(int64_t C, int64_t L, int64_t M, const T* __restrict__ x,
-                            double momentum, double eps, T* running_mean, T* running_var,
-                            double* __restrict__ mean, double* __restrict__ invstd) {
-  const int64_t c = blockIdx.x;
-  double s = 0;
-  for (int64_t j = threadIdx.x; j < M; j += blockDim.x) s += x[channel_index(j, c, C, L)];
-  const double mu = block_sum_to_all(s) / M;
-  double ss = 0;
-  for (int64_t j = threadIdx.x; j < M; j += blockDim.x) {
-    const double d = x[channel_index(j, c, C, L)] - mu;
-    ss += d * d;
+// The values of part blockIdx.x of channel blockIdx.y, this thread's share: calls
+// fn(k) for each index k into the NCHW tensor, walking (n, i) without divisions.
+template <typename Fn>
+__device__ inline void for_part(int64_t C, int64_t L, int64_t M, Fn&& fn) {
+  const int64_t c = blockIdx.y, parts = gridDim.x, part = blockIdx.x;
+  const int64_t begin = M * part / parts, end = M * (part + 1) / parts;
+  int64_t j = begin + threadIdx.x;
+  if (j >= end) return;
+  int64_t n = j / L, i = j % L;
+  for (; j < end; j += blockDim.x) {
+    fn((n * C + c) * L + i);
+    i += blockDim.x;
+    while (i >= L) {
+      i -= L;
+      ++n;
+    }
   }
-  ss = block_sum(ss);
-  if (threadIdx.x != 0) return;
-  const double var = ss / M;
-  mean[c] = mu;
-  invstd[c] = 1.0 / sqrt(var + eps);
-  if (running_mean == nullptr) return;
-  running_mean[c] = static_cast<T>((1 - momentum) * running_mean[c] + momentum * mu);
-  running_var[c] = static_cast<T>((1 - momentum) * running_var[c] +
-                                  momentum * var * double(M) / double(M - 1));
+}
+
+// Pass 1 of the training statistics: partial[c * P + p] = sum x over the part.
+// Pass 2 (kCentred): the sum of (x - mean[c])^2. Each reads M * sizeof(T) bytes per channel.
+template <typename T, bool kCentred>
+__global__ void stats_partials(int64_t C, int64_t L, int64_t M, const T* __restrict__ x,
+                               const double* __restrict__ mean, double* __restrict__ partial) {
+  const double mu = kCentred ? mean[blockIdx.y] : 0.0;
+  double s = 0;
+  for_part(C, L, M, [&](int64_t k) {
+    const double d = x[k] - mu;
+    s += kCentred ? d * d : d;
+  });
+  s = block_sum(s);
+  if (threadIdx.x == 0) partial[blockIdx.y * gridDim.x + blockIdx.x] = s;
+}
+
+// The sum of channel c's P partial sums, in order.
+__device__ inline double channel_total(const double* partial, int64_t c, int64_t parts) {
+  double s = 0;
+  for (int64_t p = 0; p < parts; ++p) s += partial[c * parts + p];
+  return s;
+}
+
+__global__ void finish_mean(int64_t C, int64_t parts, int64_t M, const double* __restrict__ partial,
+                            double* __restrict__ mean) {
+  for (int64_t c = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; c < C;
+       c += int64_t(gridDim.x) * blockDim.x)
+    mean[c] = channel_total(partial, c, parts) / M;
+}
+
+// Two-pass like the CPU: var = sum (x - mu)^2 / M (biased); the running statistics move
+// towards the batch with the unbiased var * M / (M - 1).
+template <typename T>
+__global__ void finish_stats(int64_t C, int64_t parts, int64_t M, const double* __restrict__ partial,
+                             double momentum, double eps, const double* __restrict__ mean,
+                             T* running_mean, T* running_var, double* __restrict__ invstd) {
+  for (int64_t c = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; c < C;
+       c += int64_t(gridDim.x) * blockDim.x) {
+    const double var = channel_total(partial, c, parts) / M;
+    invstd[c] = 1.0 / sqrt(var + eps);
+    if (running_mean == nullptr) continue;
+    running_mean[c] = static_cast<T>((1 - momentum) * running_mean[c] + momentum * mean[c]);
+    running_var[c] = static_cast<T>((1 - momentum) * running_var[c] +
+                                    momentum * var * double(M) / double(M - 1));
+  }
 }
 
 // Evaluation statistics: mean = running_mean, invstd = 1 / sqrt(running_var + eps).
@@ -94,33 +130,42 @@ __device__ inline T masked(const T* dy, const T* y, int64_t i) {
   return kRelu ? ops::fn::ReluBackward{}(dy[i], y[i]) : dy[i];
 }
 
-// The backward's per-channel sums for channel blockIdx.x, in double:
-//   sums[c] = sum g (= dbias),  sums[C + c] = sum g * xhat (= dweight),
+// The backward's per-channel sums over part blockIdx.x of channel blockIdx.y, in double:
+//   partial[c * P + p] = sum g (-> dbias),  partial[(C + c) * P + p] = sum g * xhat (-> dweight),
 // g the (masked) dy and xhat = (x - mean) * invstd. Reads 2 (3 with ReLU) * M * sizeof(T)
 // bytes per channel.
 template <typename T, bool kRelu>
-__global__ void batch_norm_backward_sums(int64_t C, int64_t L, int64_t M,
-                                         const T* __restrict__ x, const T* __restrict__ dy,
-                                         const T* __restrict__ y,
-                                         const double* __restrict__ mean,
-                                         const double* __restrict__ invstd,
-                                         double* __restrict__ sums, T* dweight, T* dbias) {
-  const int64_t c = blockIdx.x;
+__global__ void backward_partials(int64_t C, int64_t L, int64_t M, const T* __restrict__ x,
+                                  const T* __restrict__ dy, const T* __restrict__ y,
+                                  const double* __restrict__ mean,
+                                  const double* __restrict__ invstd, double* __restrict__ partial) {
+  const int64_t c = blockIdx.y;
   const double mu = mean[c], is = invstd[c];
   double s = 0, sx = 0;
-  for (int64_t j = threadIdx.x; j < M; j += blockDim.x) {
-    const int64_t k = channel_index(j, c, C, L);
+  for_part(C, L, M, [&](int64_t k) {
     const T g = masked<T, kRelu>(dy, y, k);
     s += g;
     sx += g * (x[k] - mu) * is;
-  }
+  });
   s = block_sum(s);
   sx = block_sum(sx);
   if (threadIdx.x != 0) return;
-  sums[c] = s;
-  sums[C + c] = sx;
-  if (dbias != nullptr) dbias[c] = static_cast<T>(s);
-  if (dweight != nullptr) dweight[c] = static_cast<T>(sx);
+  partial[c * gridDim.x + blockIdx.x] = s;
+  partial[(C + c) * gridDim.x + blockIdx.x] = sx;
+}
+
+// sums[c] = sum g, sums[C + c] = sum g xhat from the partials; dbias and dweight when wanted.
+template <typename T>
+__global__ void finish_backward_sums(int64_t C, int64_t parts, const double* __restrict__ partial,
+                                     double* __restrict__ sums, T* dweight, T* dbias) {
+  for (int64_t c = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; c < C;
+       c += int64_t(gridDim.x) * blockDim.x) {
+    const double s = channel_total(partial, c, parts), sx = channel_total(partial, C + c, parts);
+    sums[c] = s;
+    sums[C + c] = sx;
+    if (dbias != nullptr) dbias[c] = static_cast<T>(s);
+    if (dweight != nullptr) dweight[c] = static_cast<T>(sx);
+  }
 }
 
 // dx = k / M * (M * g - sum g - xhat * sum g xhat)   (training, batch statistics)
@@ -172,14 +217,24 @@ void batch_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bia
   const cudaStream_t s = stream(x);
   dispatch_floating(x.dtype(), "cuda batch_norm2d", [&](auto tag) {
     using T = decltype(tag);
-    if (training)
-      batch_stats<<<static_cast<unsigned>(C), kChannelThreads, 0, s>>>(
-          C, L, N * L, ptr<T>(x), momentum, eps, ptr_or_null<T>(running_mean),
-          ptr_or_null<T>(running_var), ptr<double>(mean), ptr<double>(invstd));
-    else
+    if (training) {
+      const int64_t M = N * L, parts = channel_parts(C, M, context(x).sm_count);
+      const Tensor partial = Tensor::empty({C * parts}, DType::Float64, x.device());
+      const dim3 grid(static_cast<unsigned>(parts), static_cast<unsigned>(C));
+      stats_partials<T, false><<<grid, kChannelThreads, 0, s>>>(C, L, M, ptr<T>(x), nullptr,
+                                                                ptr<double>(partial));
+      finish_mean<<<blocks_for(C), kThreads, 0, s>>>(C, parts, M, ptr<double>(partial),
+                                                     ptr<double>(mean));
+      stats_partials<T, true><<<grid, kChannelThreads, 0, s>>>(C, L, M, ptr<T>(x), ptr<double>(mean),
+                                                               ptr<double>(partial));
+      finish_stats<<<blocks_for(C), kThreads, 0, s>>>(
+          C, parts, M, ptr<double>(partial), momentum, eps, ptr<double>(mean),
+          ptr_or_null<T>(running_mean), ptr_or_null<T>(running_var), ptr<double>(invstd));
+    } else {
       running_stats<<<blocks_for(C), kThreads, 0, s>>>(C, ptr<T>(running_mean),
                                                        ptr<T>(running_var), eps,
                                                        ptr<double>(mean), ptr<double>(invstd));
+    }
     if (n == 0) return;
     dispatch_relu(relu, [&](auto r) {
       batch_norm_apply<T, decltype(r)::value><<<blocks_for(n), kThreads, 0, s>>>(
@@ -204,11 +259,17 @@ void batch_norm_backward(const Tensor& x, const Tensor& weight, const Tensor& dy
     using T = decltype(tag);
     dispatch_relu(y.defined(), [&](auto r) {
       constexpr bool kRelu = decltype(r)::value;
-      if (need_sums)
-        batch_norm_backward_sums<T, kRelu><<<static_cast<unsigned>(C), kChannelThreads, 0, s>>>(
-            C, L, N * L, ptr<T>(x), ptr<T>(dy), ptr_or_null<T>(y), ptr<double>(mean),
-            ptr<double>(invstd), ptr<double>(sums), ptr_or_null<T>(dweight),
+      if (need_sums) {
+        const int64_t M = N * L, parts = channel_parts(C, M, context(x).sm_count);
+        const Tensor partial = Tensor::empty({2 * C * parts}, DType::Float64, x.device());
+        const dim3 grid(static_cast<unsigned>(parts), static_cast<unsigned>(C));
+        backward_partials<T, kRelu><<<grid, kChannelThreads, 0, s>>>(
+            C, L, M, ptr<T>(x), ptr<T>(dy), ptr_or_null<T>(y), ptr<double>(mean),
+            ptr<double>(invstd), ptr<double>(partial));
+        finish_backward_sums<<<blocks_for(C), kThreads, 0, s>>>(
+            C, parts, ptr<double>(partial), ptr<double>(sums), ptr_or_null<T>(dweight),
             ptr_or_null<T>(dbias));
+      }
       if (dx.defined() && n > 0)
         batch_norm_dx<T, kRelu><<<blocks_for(n), kThreads, 0, s>>>(
             n, C, L, double(N * L), training, ptr<T>(x), ptr<T>(dy), ptr_or_null<T>(y),
