@@ -1,5 +1,6 @@
-// `tdseg bench std` and `tdseg bench step` on the CPU at tiny sizes (a second or two each):
-// their JSON has every row and field, and bad input exits 2 with one line on stderr.
+// `tdseg bench std` and `tdseg bench step` at tiny sizes (a second or two each), on the CPU
+// and, where there is one, on the GPU: their JSON has every row and field, and bad input
+// exits 2 with one line on stderr.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -53,6 +54,26 @@ TEST(CliBench, StdJsonHasEveryRowAndField) {
   EXPECT_EQ(j["rows"][2]["saved"], "all");
   EXPECT_NEAR(j["rows"][4]["bytes"].get<double>(), 4 * (11 + 50 * (7 + 8 / 3.0 + 16 + 13 / 3.0) + 43 * (7 + 8 / 3.0)) * elements, 1e-6);
   EXPECT_EQ(j["rows"][4]["saved"], "checkpoints/8");
+}
+
+// The same commands on the GPU, at tiny sizes: every row runs there, the peak memory of the
+// caching allocator is counted, the figures are positive.
+TEST(CliBench, OnTheGpuEveryRowRuns) {
+  if (cuda::query_devices().devices.empty()) GTEST_SKIP() << "needs a GPU";
+  const nlohmann::json s = tdseg_json("bench std --device cuda --shape 1,3,17,15 --repeat 1 --json");
+  EXPECT_EQ(s["device"].get<std::string>().rfind("cuda:0 (", 0), 0u) << s["device"];  // and its name
+  ASSERT_EQ(s["rows"].size(), 5u);
+  for (const nlohmann::json& r : s["rows"]) {
+    SCOPED_TRACE(r["key"].get<std::string>());
+    EXPECT_FALSE(r.contains("error"));
+    EXPECT_GT(r["forward_backward_ms"].get<double>(), 0);
+    EXPECT_TRUE(r["peak_mib"].is_number());
+  }
+  const nlohmann::json t = tdseg_json(
+      "bench step --device cuda --model deeplabv3plus-xception-tiny --classes 3 --input 17x17 --batch 2 "
+      "--head softmax --head std --repeat 1 --json");
+  ASSERT_EQ(t["rows"].size(), 2u);
+  for (const nlohmann::json& r : t["rows"]) EXPECT_GT(r["ms"].get<double>(), 0);
 }
 
 TEST(CliBench, StepJsonHasEveryHead) {
