@@ -97,11 +97,17 @@ def main():
     if args.features_dir:
         g = torch.Generator().manual_seed(12345)
         x = torch.randn(1, 3, args.size, args.size, generator=g)
+        # The low-level tap: the input of entry_flow.block2's third separable conv (timm's
+        # blocks[1].stack[-1]), after ReLU. A hook, not forward_intermediates, which older
+        # timm releases lack.
+        taps = []
+        last_conv = model.blocks[1].stack[-1]
+        hook = last_conv.register_forward_pre_hook(lambda module, inputs: taps.append(inputs[0].clone()))
         with torch.no_grad():
-            features, taps = model.forward_intermediates(x, indices=[1], output_fmt="NCHW")
+            features = model.forward_features(x)
+        hook.remove()
         np.save(f"{args.features_dir}/input.npy", x.numpy().astype(np.float32))
         np.save(f"{args.features_dir}/features.npy", features.numpy().astype(np.float32))
-        # timm's tap is the input of entry_flow.block2's third separable conv, after ReLU.
         np.save(f"{args.features_dir}/low_level_relu.npy", taps[0].numpy().astype(np.float32))
         print(f"features {tuple(features.shape)}, low-level {tuple(taps[0].shape)}")
 

@@ -1,58 +1,75 @@
 #!/usr/bin/env bash
-# Build and test on the GPU machine (no Debian packages, no network there). Run from the
-# repository root through the device tool, carrying .deps (made by tools/gather_deps.sh):
-#   tools/gpu_check.sh [STAGE...]   logs go to $OUT (or ./gpu-logs)
-# Stages (default: build test): build; test (all of ctest); sanitize (the GPU tests under
-# compute-sanitizer memcheck and racecheck); bench (tdseg bench ops, std and step);
-# reference (the PyTorch check of the STD blocks and the timm weight-import check).
-# Each run call has 10 minutes: split the stages over calls when the build is cold.
-# Finds cuDNN in /usr/local/cuda or in the nvidia-cudnn pip wheel of the machine's Python.
+# Build, test, sanitize and benchmark on the GPU machine (no Debian packages and no network
+# there). Run from the repository root through the device tool, carrying .deps (made by
+# tools/gather_deps.sh):
+#   tools/gpu_check.sh STAGE...      e.g.  tools/gpu_check.sh build test bench-std
+# Stages: build (Release, sm_90 only; a no-op when build-gpu is up to date); test (all of
+# ctest); memcheck, racecheck (the GPU tests under compute-sanitizer, uncached allocations);
+# bench-ops, bench-std, bench-step (tdseg bench ...); reference (the PyTorch check and timing
+# of the STD blocks); timm (the timm weight-import check).
+# GPU_CHECK_SECONDS (default 560) bounds the whole run: each stage gets what is left, so one
+# device call (10 minutes at most) always returns its logs. Logs: $OUT/logs.tgz, one file per
+# stage, and a table of the stages (exit code, seconds) on stdout.
+# cuDNN: /usr/local/cuda, else the nvidia-cudnn pip wheel of the machine's python3.
 set -uo pipefail
 out=${OUT:-gpu-logs}
-mkdir -p "$out"
+logs="$out/logs"
+mkdir -p "$logs"
+start=$SECONDS
+budget=${GPU_CHECK_SECONDS:-560}
 {
-  nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
+  nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm,clocks.max.mem --format=csv
   nvcc --version | tail -1
-} >"$out/machine.txt" 2>&1
-cudnn_root=""
-if ! ls /usr/local/cuda/include/cudnn.h >/dev/null 2>&1; then
-  cudnn_root=$(python3 -c "import nvidia.cudnn, os; print(os.path.dirname(nvidia.cudnn.__file__))" 2>/dev/null)
-fi
+  date -u
+} >"$logs/machine.txt" 2>&1
+
+cudnn_header=$(ls /usr/local/cuda/include/cudnn.h /usr/include/cudnn.h 2>/dev/null | head -1)
 extra=()
-if [ -n "$cudnn_root" ]; then
-  extra+=(-DCUDNN_INCLUDE_DIR="$cudnn_root/include" -DCUDNN_LIBRARY="$(ls "$cudnn_root"/lib/libcudnn.so* | head -1)")
-  export LD_LIBRARY_PATH="$cudnn_root/lib:${LD_LIBRARY_PATH:-}"
+if [ -z "$cudnn_header" ]; then
+  site=$(python3 -c "import sysconfig; print(sysconfig.get_paths()['purelib'])" 2>/dev/null)
+  cudnn_header=$(find "$site/nvidia" -name cudnn.h 2>/dev/null | head -1)
+  if [ -n "$cudnn_header" ]; then
+    cudnn_lib=$(find "$(dirname "$(dirname "$cudnn_header")")" -name 'libcudnn.so*' | sort | head -1)
+    extra+=(-DCUDNN_INCLUDE_DIR="$(dirname "$cudnn_header")" -DCUDNN_LIBRARY="$cudnn_lib")
+    export LD_LIBRARY_PATH="$(dirname "$cudnn_lib"):${LD_LIBRARY_PATH:-}"
+  fi
 fi
-echo "cuDNN root: ${cudnn_root:-/usr/local/cuda}" >>"$out/machine.txt"
-stages=("$@")
-[ ${#stages[@]} -eq 0 ] && stages=(build test)
+echo "cuDNN header: ${cudnn_header:-not found}" >>"$logs/machine.txt"
+
 gpu_tests='CachingAllocator*:DeviceTensor*:Gpu*'
-rc=0
-for stage in "${stages[@]}"; do
-  case $stage in
-    build)
-      cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DTDSEG_CUDA=ON \
-        -DTDSEG_CUDA_EMULATOR=OFF -DTDSEG_DEPS_DIR="$PWD/.deps" -DCMAKE_CUDA_ARCHITECTURES=90 "${extra[@]}" >"$out/configure.log" 2>&1 \
-        && cmake --build build-gpu -j16 >"$out/build.log" 2>&1 || rc=1 ;;
-    test)
-      ctest --test-dir build-gpu --output-on-failure -j8 >"$out/ctest.log" 2>&1 || rc=1 ;;
-    sanitize)
-      # Uncached allocations, so that memcheck sees each tensor's own bounds.
-      for tool in memcheck racecheck; do
-        TDSEG_CUDA_CACHING=0 compute-sanitizer --tool $tool --error-exitcode 1 build-gpu/tests/tdseg_tests \
-          --gtest_filter="$gpu_tests" >"$out/$tool.log" 2>&1 || rc=1
-      done ;;
-    bench)
-      build-gpu/tdseg bench ops >"$out/bench_ops.txt" 2>&1 || rc=1
-      build-gpu/tdseg bench std >"$out/bench_std.txt" 2>&1 || rc=1
-      build-gpu/tdseg bench step >"$out/bench_step.txt" 2>&1 || rc=1 ;;
-    reference)
-      python3 tools/torch_reference/std_reference.py --tdseg build-gpu/tdseg \
-        >"$out/torch_reference.txt" 2>&1 || rc=1
-      tools/check_timm_import.sh build-gpu/tdseg >"$out/timm_import.txt" 2>&1 || rc=1 ;;
-    *) echo "gpu_check.sh: unknown stage '$stage'" >&2; exit 2 ;;
-  esac
+sanitize="env TDSEG_CUDA_CACHING=0 compute-sanitizer --error-exitcode 1 --tool"
+declare -A command=(
+  [build]="cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DTDSEG_CUDA=ON
+           -DTDSEG_CUDA_EMULATOR=OFF -DTDSEG_DEPS_DIR=$PWD/.deps -DCMAKE_CUDA_ARCHITECTURES=90
+           ${extra[*]} && cmake --build build-gpu -j16"
+  [test]="ctest --test-dir build-gpu --output-on-failure -j8 --timeout 300"
+  [memcheck]="$sanitize memcheck build-gpu/tests/tdseg_tests --gtest_filter='$gpu_tests'"
+  # racecheck is slow (over 8 minutes for the GPU tests on an H100): RACECHECK_TESTS picks.
+  [racecheck]="$sanitize racecheck build-gpu/tests/tdseg_tests --gtest_filter='${RACECHECK_TESTS:-$gpu_tests}'"
+  [bench-ops]="build-gpu/tdseg bench ops"
+  [bench-std]="build-gpu/tdseg bench std"
+  [bench-step]="build-gpu/tdseg bench step"
+  [reference]="PYTHONUNBUFFERED=1 python3 tools/torch_reference/std_reference.py --tdseg build-gpu/tdseg
+               --repeat 10 --compile none,std,vp"
+  [timm]="tools/check_timm_import.sh build-gpu/tdseg"
+)
+status=0
+summary=""
+for stage in "$@"; do
+  [ -n "${command[$stage]:-}" ] || { echo "gpu_check.sh: unknown stage '$stage'" >&2; exit 2; }
+  left=$((budget - (SECONDS - start)))
+  if [ $left -le 5 ]; then
+    summary+="$(printf '%-10s %4s %6s' "$stage" skip 0)\n"
+    continue
+  fi
+  t0=$SECONDS
+  # Each stage gets what is left of the budget; its output goes to logs/STAGE.txt.
+  timeout --signal=KILL $left bash -c "${command[$stage]//$'\n'/ }" >"$logs/$stage.txt" 2>&1
+  rc=$?
+  [ $rc -ne 0 ] && status=1
+  summary+="$(printf '%-10s %4d %6d' "$stage" $rc $((SECONDS - t0)))\n"
 done
-build-gpu/tdseg devices >"$out/devices.txt" 2>&1
-tail -n 3 "$out"/*.log "$out"/*.txt 2>/dev/null
-exit $rc
+[ -x build-gpu/tdseg ] && build-gpu/tdseg devices >>"$logs/machine.txt" 2>&1
+tar czf "$out/logs.tgz" -C "$out" logs && rm -rf "$logs"
+printf 'stage        rc   seconds\n%b' "$summary"
+exit $status

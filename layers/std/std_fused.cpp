@@ -408,6 +408,7 @@ Tensor run_cuda(const Tensor& o, const StdParams& params, const StdExtras& extra
   pb.tau = static_cast<T>(cfg.tau.value_or(eps));
   pb.floor = static_cast<T>(1e-6 * H * W);
   pb.tau_follows_eps = !cfg.tau.has_value();
+  pb.need_lambda = params.lambda.requires_grad();
   pb.need_eps = params.eps.requires_grad();
   pb.need_sigma = params.sigma.requires_grad();
   pb.o = o.detach().contiguous();

@@ -29,7 +29,9 @@
 #include "cuda/context.h"
 #include "cuda/launch.h"
 #include "layers/std/std_fused_cuda.h"
+#include "layers/std/std_fused_cuda_argument.cuh"
 #include "layers/std/std_fused_cuda_blur.h"
+#include "layers/std/std_fused_cuda_tile.h"
 
 namespace tdseg::cuda {
 
@@ -38,71 +40,15 @@ namespace {
 using std_blur::Planes;
 using std_blur::Rows;
 using std_blur::Source;
+using std_device::Argument;
+using std_device::Dims;
+using std_device::exp_of;
+using std_device::argument;
+using std_device::div_q_s;
+using std_device::s_dot_grad;
 
 constexpr int kPartials = 1024;  // at most this many blocks in a reducing kernel
 constexpr int kSlotLambda = 0, kSlotEps = 1, kSlotSigma = 2;  // offsets into acc
-
-struct Dims {
-  int64_t N, C, H, W, L;
-  __host__ __device__ int64_t size() const { return N * C * L; }
-  __host__ __device__ int64_t pixels() const { return N * L; }
-};
-
-__device__ __forceinline__ float exp_of(float x) { return expf(x); }
-__device__ __forceinline__ double exp_of(double x) { return ::exp(x); }
-
-// ---- the image operators of SS-STD (std_fused_kernels.h) ----------------------------
-
-// s . grad p at pixel k of one image; grad is the forward difference, 0 on the last
-// column (x part) and the last row (y part).
-template <typename T>
-__device__ T s_dot_grad(const T* p, const T* sx, const T* sy, int64_t k, const Dims& d) {
-  const int64_t x = k % d.W, y = k / d.W;
-  const T gx = x + 1 < d.W ? p[k + 1] - p[k] : T(0);
-  const T gy = y + 1 < d.H ? p[k + d.W] - p[k] : T(0);
-  return sx[k] * gx + sy[k] * gy;
-}
-
-// div(q s) at pixel k of one image, div = -grad^T:
-//   (x < W-1 ? q sx : 0) - (x > 0 ? (q sx)[x-1] : 0)
-//     + (y < H-1 ? q sy : 0) - (y > 0 ? (q sy)[y-1] : 0)
-template <typename T>
-__device__ T div_q_s(const T* q, const T* sx, const T* sy, int64_t k, const Dims& d) {
-  const int64_t x = k % d.W, y = k / d.W;
-  return (x + 1 < d.W ? q[k] * sx[k] : T(0)) - (x > 0 ? q[k - 1] * sx[k - 1] : T(0)) +
-         (y + 1 < d.H ? q[k] * sy[k] : T(0)) - (y > 0 ? q[k - d.W] * sy[k - d.W] : T(0));
-}
-
-// ---- the argument of a softmax ------------------------------------------------------
-
-// The pieces of z_{t+1} (std_fused.cpp, next_argument; Algorithms 1 to 3):
-//   z = (o - lambda P + q_{n,c}) / eps,  and z -= div(q s) / eps on the star class (SS)
-// with P = K(u_t), so p_t = lambda P. P null gives z_0 = o / eps.
-template <typename T>
-struct Argument {
-  const T* o = nullptr;
-  const T* P = nullptr;
-  const T* q_plane = nullptr;  // VP: the dual [N, C], or null
-  const T* q_star = nullptr;   // SS: the dual [N, L], or null
-  const T* s = nullptr;        // SS: the star field [N, 2, L]
-  int64_t star = 0;
-  T lambda = 0, eps = 1;
-};
-
-// z at element i = (n, c, k).
-template <typename T>
-__device__ T argument(const Argument<T>& a, const Dims& d, int64_t n, int64_t c, int64_t k,
-                      int64_t i) {
-  T num = a.o[i];
-  if (a.P) num = num - a.lambda * a.P[i];
-  if (a.q_plane) num = num + a.q_plane[n * d.C + c];
-  T z = num / a.eps;
-  if (a.q_star && c == a.star) {
-    const T* sx = a.s + n * 2 * d.L;
-    z -= div_q_s(a.q_star + n * d.L, sx, sx + d.L, k, d) / a.eps;
-  }
-  return z;
-}
 
 // ---- forward kernels ----------------------------------------------------------------
 
@@ -420,6 +366,11 @@ __global__ void write_grads_kernel(const double* __restrict__ acc, int64_t C, T*
 
 // ---- host side ----------------------------------------------------------------------
 
+template <typename T>
+T* ptr_or_null(const Tensor& t) {
+  return t.defined() ? ptr<T>(t) : nullptr;
+}
+
 // One call's sizes, stream and scalars, and the launchers of the kernels above.
 template <typename T>
 struct Launch {
@@ -431,13 +382,20 @@ struct Launch {
                p.edge.defined() ? ptr<T>(p.edge) : nullptr, stream},
         lambda(static_cast<T>(p.lambda)),
         eps(static_cast<T>(p.eps)),
-        tau(static_cast<T>(p.tau)) {}
+        tau(static_cast<T>(p.tau)),
+        tile(!p.edge.defined() && std_tile::tile_fits(p.kernel_size, p.N)),
+        tile_backward(tile && p.prior != StdPrior::VP && !p.need_lambda && !p.need_eps &&
+                      !p.need_sigma) {}
 
   const StdFusedProblem& pb;
   Dims d;
   cudaStream_t stream;
   Planes<T> planes;
   T lambda, eps, tau;
+  // The tile kernels (std_fused_cuda_tile.h): the forward's iterations without the edge
+  // weight, and the backward's when only dL/do is asked for (not VP-STD's backward, whose
+  // dual sums need P and w in memory). Elsewhere the separate blur passes.
+  bool tile, tile_backward;
 
   Tensor buffer(int64_t count, DType dtype = dtype_of<T>()) const {
     return Tensor::empty({count}, dtype, pb.o.device());
@@ -450,15 +408,15 @@ struct Launch {
     return static_cast<int>(std::min<int64_t>(blocks_for(count), kPartials));
   }
 
-  // z_{t+1} from P = K(u_t) and the dual q_{t+1} (ignored for STD); z_0 with P = nullptr.
+  // z_{t+1} from P = K(u_t) and the dual q_{t+1} (null for STD); z_0 with both null.
   Argument<T> argument_of(const T* P, const T* q_next) const {
     Argument<T> a;
     a.o = ptr<T>(pb.o);
     a.P = P;
     a.lambda = lambda;
     a.eps = eps;
-    if (P && pb.prior == StdPrior::VP) a.q_plane = q_next;
-    if (P && pb.prior == StdPrior::SS) {
+    if (q_next && pb.prior == StdPrior::VP) a.q_plane = q_next;
+    if (q_next && pb.prior == StdPrior::SS) {
       a.q_star = q_next;
       a.s = ptr<T>(pb.s);
       a.star = pb.star;
@@ -482,6 +440,13 @@ struct Launch {
     TDSEG_LAUNCH_CHECK();
   }
 
+  // z = a with P = K(u_t), u_next = softmax(z): the tile kernel, or P in memory (computed
+  // by kernel_term) and argument_softmax.
+  void next_softmax(const T* u_t, Argument<T> a, T* z, T* u_next) const {
+    if (tile) std_tile::blur_argument_softmax(d, planes.taps, planes.K, a, u_t, z, u_next, stream);
+    else argument_softmax(a, z, u_next);
+  }
+
   // *acc += factor * (the sum of the partials a reducing kernel of `blocks` left).
   void add_sum(const double* partial, int64_t blocks, double* acc, double factor) const {
     add_sum_kernel<<<1, 1024, 0, stream>>>(partial, blocks, acc, factor);
@@ -494,12 +459,12 @@ struct Launch {
   // recomputation share it, so that a recomputed iterate is the forward's bit for bit.
   void iterate(const T* u, const T* q, T* q_next, const Rows<T>& rows, T* P, T* w, T* z,
                T* u_next) const {
-    kernel_term(u, rows, P);
+    if (!tile) kernel_term(u, rows, P);
     if (pb.prior == StdPrior::VP) {
       // a_t = (o - lambda P + q_t) / eps, w = softmax(a_t), then eq. 10
       Argument<T> inner = argument_of(P, nullptr);
       inner.q_plane = q;
-      argument_softmax(inner, nullptr, w);
+      next_softmax(u, inner, nullptr, w);
       vp_dual_step_kernel<<<plane_blocks(), kThreads, 0, stream>>>(d.L, w, ptr<T>(pb.log_v), q,
                                                                     q_next, eps, pb.floor);
       TDSEG_LAUNCH_CHECK();
@@ -508,7 +473,7 @@ struct Launch {
           d, pb.star, u, ptr<T>(pb.s), q, q_next, tau);
       TDSEG_LAUNCH_CHECK();
     }
-    argument_softmax(argument_of(P, q_next), z, u_next);
+    next_softmax(u, argument_of(P, q_next), z, u_next);
   }
 };
 
@@ -575,10 +540,11 @@ Tensor forward(const StdFusedProblem& pb, StdFusedSaved& saved) {
   };
 
   Tensor z = Tensor::empty(pb.o.shape(), dtype_of<T>(), device);
-  const Tensor P = run.buffer(n), a_g = run.buffer(n);
+  // P and the rows of its blur, unless the tile kernels blur in shared memory.
+  const Tensor P = run.tile ? Tensor() : run.buffer(n), a_g = run.tile ? Tensor() : run.buffer(n);
   const Tensor b_g = pb.edge.defined() ? run.buffer(n) : Tensor();
   const Tensor w = pb.prior == StdPrior::VP ? run.buffer(n) : Tensor();
-  const Rows<T> rows{ptr<T>(a_g), nullptr, b_g.defined() ? ptr<T>(b_g) : nullptr, nullptr};
+  const Rows<T> rows{ptr_or_null<T>(a_g), nullptr, ptr_or_null<T>(b_g), nullptr};
 
   // z_0 = o / eps, u_0 = softmax(z_0)
   run.argument_softmax(run.argument_of(nullptr, nullptr), ptr<T>(z), iters > 0 ? u_at(0) : nullptr);
@@ -586,8 +552,8 @@ Tensor forward(const StdFusedProblem& pb, StdFusedSaved& saved) {
   for (int64_t t = 0; t < iters; ++t) {
     T* u_next = t + 1 < iters ? u_at(t + 1) : nullptr;
     T* z_out = t + 1 == iters ? ptr<T>(z) : nullptr;
-    run.iterate(u_at(t), q_at(t), q_at(t + 1), rows, ptr<T>(P), w.defined() ? ptr<T>(w) : nullptr,
-                z_out, u_next);
+    run.iterate(u_at(t), q_at(t), q_at(t + 1), rows, ptr_or_null<T>(P), ptr_or_null<T>(w), z_out,
+                u_next);
     if (u_next && kept(t + 1)) kept_u.commit((t + 1) / k, u_next);
   }
   return z;
@@ -610,11 +576,17 @@ StdFusedGrads backward(const StdFusedProblem& pb, const StdFusedSaved& saved, co
 
   StdFusedGrads g;
   g.o = Tensor::zeros(pb.o.shape(), dtype_of<T>(), pb.o.device());
-  const Tensor gz_next = run.buffer(n), gP = run.buffer(n), gu = run.buffer(n), P = run.buffer(n);
-  const Tensor a_g = run.buffer(n), a_dg = pb.need_sigma ? run.buffer(n) : Tensor();
+  // dL/dz_t in two buffers, in turn (a tile kernel reads gz_{t+1}'s neighbours while it
+  // writes gz_t); the separate passes' P, gP, gu and rows where they run.
+  const Tensor gz_buffers = run.buffer(2 * n);
+  const bool passes = !run.tile_backward;
+  const Tensor gP = passes ? run.buffer(n) : Tensor(), gu = passes ? run.buffer(n) : Tensor();
+  const Tensor P = passes || !run.tile ? run.buffer(n) : Tensor();
+  const Tensor a_g = passes || !run.tile ? run.buffer(n) : Tensor();
+  const Tensor a_dg = pb.need_sigma ? run.buffer(n) : Tensor();
   const Tensor b_g = edge ? run.buffer(n) : Tensor();
   const Tensor b_dg = edge && pb.need_sigma ? run.buffer(n) : Tensor();
-  auto raw = [](const Tensor& t) { return t.defined() ? ptr<T>(t) : nullptr; };
+  auto raw = [](const Tensor& t) { return ptr_or_null<T>(t); };
   const Rows<T> rows{raw(a_g), raw(a_dg), raw(b_g), raw(b_dg)};
   const Rows<T> adjoint_rows{raw(a_g), nullptr, raw(b_g), nullptr};
   // VP: a_t, w = softmax(a_t), ga, the dual's gradient, dL/dS, the eps terms per plane.
@@ -641,9 +613,26 @@ StdFusedGrads backward(const StdFusedProblem& pb, const StdFusedSaved& saved, co
     return plan.bf16 ? ptr<T>(widened) + j % plan.widened * n : nullptr;
   };
 
-  const T* gz = ptr<T>(gz_T);  // dL/dz_{t+1}; the loop's own buffer from the second step on
+  const T* gz = ptr<T>(gz_T);  // dL/dz_{t+1}; the loop's own buffers from the second step on
+  int64_t steps = 0;
   // Iteration t back, from gz = dL/dz_{t+1} to dL/dz_t, given u_t, q_t and q_{t+1}.
   auto step_back = [&](const T* u, const T* q, const T* q_next) {
+    T* gz_next = ptr<T>(gz_buffers) + steps++ % 2 * n;
+    if (run.tile_backward) {
+      if (ss) {  // the dual's backward, then div(gG s) for the star class's gu
+        ss_dual_backward_kernel<<<run.reducing_blocks(d.pixels()), kThreads, 0, stream>>>(
+            d, pb.star, gz, u, ptr<T>(pb.s), q, ptr<T>(gq), ptr<T>(gG), run.tau, run.eps, sums);
+        TDSEG_LAUNCH_CHECK();
+        ss_div_kernel<<<blocks_for(d.pixels()), kThreads, 0, stream>>>(d, ptr<T>(gG), ptr<T>(pb.s),
+                                                                       ptr<T>(star_div));
+        TDSEG_LAUNCH_CHECK();
+      }
+      std_tile::adjoint_softmax(d, run.planes.taps, run.planes.K, run.lambda, run.eps, gz, u,
+                                ss ? ptr<T>(star_div) : nullptr, pb.star, ptr<T>(g.o), gz_next,
+                                stream);
+      gz = gz_next;
+      return;
+    }
     run.kernel_term(u, rows, ptr<T>(P));
 
     const int head_blocks = run.reducing_blocks(n);
@@ -699,9 +688,9 @@ StdFusedGrads backward(const StdFusedProblem& pb, const StdFusedSaved& saved, co
     std_blur::kernel_term_adjoint_cols(run.planes, adjoint_rows, ss ? ptr<T>(star_div) : nullptr,
                                        pb.star, ptr<T>(gu));
     softmax_backward_kernel<<<blocks_for(d.pixels()), kThreads, 0, stream>>>(d, u, ptr<T>(gu),
-                                                                             ptr<T>(gz_next));
+                                                                             gz_next);
     TDSEG_LAUNCH_CHECK();
-    gz = ptr<T>(gz_next);
+    gz = gz_next;
   };
 
   for (int64_t c_index = plan.checkpoints - 1; c_index >= 0; --c_index) {
@@ -714,7 +703,7 @@ StdFusedGrads backward(const StdFusedProblem& pb, const StdFusedSaved& saved, co
     const T* u = kept_u.read(c_index, work(0));
     for (int64_t j = 1; j < len; ++j) {
       T* u_next = seg_u.writable(j - 1, work(j));
-      run.iterate(u, j == 1 ? q_c : seg_q_at(j - 1), seg_q_at(j), adjoint_rows, ptr<T>(P), raw(w),
+      run.iterate(u, j == 1 ? q_c : seg_q_at(j - 1), seg_q_at(j), adjoint_rows, raw(P), raw(w),
                   nullptr, u_next);
       seg_u.commit(j - 1, u_next);
       u = u_next;

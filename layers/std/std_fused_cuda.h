@@ -23,7 +23,8 @@ struct StdFusedProblem {
   StdPrior prior = StdPrior::STD;
   double lambda = 0, eps = 1, tau = 1, floor = 0;
   bool tau_follows_eps = true;     // SS: tau is eps, so d/deps reaches it
-  bool need_eps = false, need_sigma = false;  // skip the work of gradients nobody asked for
+  // Skip the work of gradients nobody asked for.
+  bool need_lambda = true, need_eps = false, need_sigma = false;
   Tensor o;      // [N, C, H, W] the logits (the graph's input, not copied)
   Tensor taps;   // [2, C, K]: g_c, then dg_c / dsigma_c (layers/std/gaussian_blur.h)
   Tensor edge;   // [N, 1, H, W] e, or undefined without the edge weight

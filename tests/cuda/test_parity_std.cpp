@@ -91,6 +91,23 @@ std::vector<StdCase> cases() {
   edge_eps.name = "vp edge weight, eps learnable only";
   edge_eps.learn_lambda = edge_eps.learn_sigma = false;
   c.insert(c.end(), {frozen, sigma_only, fixed_tau, edge_eps});
+  // Only dL/do asked for, no edge weight: the backward's tile kernels (std_fused_cuda_tile.cu)
+  // for STD and SS; VP-STD's backward and a Gaussian wider than a tile's halo take the
+  // separate passes.
+  const std::vector<StdCase> only_o = {
+      {"std only o, image smaller than the kernel", P::STD, {2, 2, 3, 5}, 3, 7},
+      {"std only o, several tiles along x and y", P::STD, {3, 5, 37, 70}, 3, 7},
+      {"std only o, kernel wider than a tile's halo", P::STD, {1, 3, 9, 40}, 2, 35},
+      {"vp only o", P::VP, {2, 21, 13, 11}},
+      {"ss only o, C=2", P::SS, {2, 2, 17, 15}, 8},
+      {"ss only o, C=19, star class 0", P::SS, {1, 19, 13, 17}, 4, 7},
+      {"ss only o, image smaller than the kernel", P::SS, {1, 2, 4, 6}, 5, 7},
+  };
+  for (StdCase k : only_o) {
+    k.learn_lambda = k.learn_eps = k.learn_sigma = false;
+    k.star = k.shape[1] == 19 ? 0 : 1;
+    c.push_back(k);
+  }
   return c;
 }
 

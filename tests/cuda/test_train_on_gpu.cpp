@@ -40,9 +40,11 @@ TEST(GpuTrain, ShortRunCheckpointsResumesAndStartsAsTheCpu) {
   const TrainResult cpu = run(short_run("cpu"), "cpu");
   const TrainResult gpu = run(short_run("cuda"), "cuda");
   ASSERT_EQ(gpu.history.steps.size(), 4u);
-  // The same weights, batch and dropout mask: the first losses agree to float32 rounding
-  // (later ones drift apart, as two float32 runs of a chaotic loop do).
-  EXPECT_NEAR(gpu.history.steps[0].loss, cpu.history.steps[0].loss, 1e-5 * cpu.history.steps[0].loss);
+  // The same weights, batch and dropout mask: the first losses agree to the rounding of
+  // the GPU's default TF32 convolutions (inputs rounded to 10 mantissa bits, 2^-11 relative;
+  // 6.4e-5 apart on an H100, 2026-11-25). Later ones drift apart, as two float32 runs of a
+  // chaotic loop do.
+  EXPECT_NEAR(gpu.history.steps[0].loss, cpu.history.steps[0].loss, 1e-3 * cpu.history.steps[0].loss);
   for (const auto& s : gpu.history.steps) EXPECT_TRUE(std::isfinite(s.loss)) << "iteration " << s.iter;
   const double miou = gpu.eval.matrix.mean_iou();
   EXPECT_TRUE(miou >= 0 && miou <= 1) << miou;

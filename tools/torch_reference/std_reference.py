@@ -7,7 +7,7 @@ and pixel coordinates (x = column, y = row, centres (cx, cy)) are tdseg's conven
 
   check  on small random inputs, runs `tdseg std` for each prior (.npy files in and out,
          with --grad-output) and prints the relative error of u_T = softmax(z_T) and of
-         G^T dU/dO against these blocks, computed in float64 (eager and torch.compile);
+         G^T dU/dO against these blocks, computed in float64 (eager);
   time   runs `tdseg bench std --json` and times the same loss, cross_entropy(block(o),
          labels), on the same shape in PyTorch eager and compiled: a side-by-side table.
 
@@ -111,7 +111,7 @@ def relative_error(a, b):
     return float((a - b).abs().max() / b.abs().max().clamp_min(1e-300))
 
 
-def check(args, blocks):
+def check(args):
     """tdseg std against the blocks, float64 and float32, every prior; False on a mismatch."""
     rng = np.random.default_rng(0)
     N, C, H, W = 2, 5, 23, 19
@@ -120,7 +120,7 @@ def check(args, blocks):
     centers = np.array([[9.25, 11.5], [3.0, 17.75]])  # (cx, cy), exact in float32
     ok = True
     print(f"check: tdseg std --device {args.device} against PyTorch (float64), [{N}, {C}, {H}, {W}]")
-    print(f"{'dtype':8} {'prior':6} {'form':9} {'u rel err':>10} {'grad rel err':>13}")
+    print(f"{'dtype':8} {'prior':6} {'u rel err':>10} {'grad rel err':>13}")
     with tempfile.TemporaryDirectory() as tmp:
         path = lambda name: os.path.join(tmp, name + ".npy")
         np.save(path("v"), volumes)
@@ -136,14 +136,13 @@ def check(args, blocks):
                                 "--grad-logits-out", path("go"), "--device", args.device],
                                check=True, stdout=subprocess.DEVNULL)
                 u_tdseg, go_tdseg = (torch.from_numpy(np.load(path(n))).double() for n in ("u", "go"))
-                for form, fn in blocks.items():
-                    x = torch.tensor(o, dtype=torch.float64, device=args.torch_device, requires_grad=True)
-                    u = torch.softmax(fn(x, prior, torch.from_numpy(volumes).to(x.device),
-                                         torch.from_numpy(centers).to(x.device)), 1)
-                    (u * torch.from_numpy(g).double().to(x.device)).sum().backward()
-                    eu, eg = relative_error(u_tdseg, u.detach().cpu()), relative_error(go_tdseg, x.grad.cpu())
-                    ok &= max(eu, eg) <= tolerance
-                    print(f"{np.dtype(dtype).name:8} {prior:6} {form:9} {eu:10.2e} {eg:13.2e}")
+                x = torch.tensor(o, dtype=torch.float64, device=args.torch_device, requires_grad=True)
+                u = torch.softmax(block(x, prior, torch.from_numpy(volumes).to(x.device),
+                                        torch.from_numpy(centers).to(x.device)), 1)
+                (u * torch.from_numpy(g).double().to(x.device)).sum().backward()
+                eu, eg = relative_error(u_tdseg, u.detach().cpu()), relative_error(go_tdseg, x.grad.cpu())
+                ok &= max(eu, eg) <= tolerance
+                print(f"{np.dtype(dtype).name:8} {prior:6} {eu:10.2e} {eg:13.2e}")
     print("check:", "ok" if ok else "MISMATCH", "(tolerances: 1e-10 float64, 1e-4 float32)")
     return ok
 
@@ -206,7 +205,11 @@ def time_rows(args, losses):
         prior = prior_of[row["key"]]
         line = f"{row['head']:14} {row['iters']:3d} "
         line += f"{row['forward_ms']:8.2f}/{row['forward_backward_ms']:8.2f}" if "error" not in row else f"{'n/a':>17}"
-        for form, fn in losses.items():
+        for form, fns in losses.items():
+            if prior not in fns:
+                line += f" {'not compiled':>19} {'-':>6}"
+                continue
+            fn = fns[prior]
             if (form, prior) not in cache:
                 cache[form, prior] = run(fn, prior)
             t = cache[form, prior]
@@ -226,16 +229,21 @@ def main():
     parser.add_argument("--shape", help="N,C,H,W for time (default: tdseg's, the VOC preset on a GPU)")
     parser.add_argument("--preset", choices=["voc", "cityscapes", "isic"], help="tdseg's presets, for time")
     parser.add_argument("--repeat", type=int, default=20)
-    parser.add_argument("--no-compile", action="store_true", help="eager only (torch.compile takes minutes)")
+    parser.add_argument("--compile", default="none,std,vp,ss", metavar="PRIORS",
+                        help="priors also timed under torch.compile (none,std,vp,ss; '' for none): "
+                             "compiling SS-STD's 50 unrolled iterations takes minutes")
     args = parser.parse_args()
     args.what = args.what or ["check", "time"]
     if not set(args.what) <= {"check", "time"}:
         parser.error(f"unknown task in {args.what}: check or time")
     args.torch_device = "cuda" if torch.cuda.is_available() else "cpu"
-    blocks, losses = {"eager": block}, {"eager": loss}
-    if not args.no_compile:
-        blocks["compiled"], losses["compiled"] = torch.compile(block), torch.compile(loss)
-    ok = check(args, blocks) if "check" in args.what else True
+    compiled = [p for p in args.compile.split(",") if p]
+    if not set(compiled) <= set(ITERS):
+        parser.error(f"--compile takes priors among {','.join(ITERS)}, got '{args.compile}'")
+    losses = {"eager": {p: loss for p in ITERS}}
+    if compiled:
+        losses["compiled"] = {p: torch.compile(loss) for p in compiled}
+    ok = check(args) if "check" in args.what else True
     if "time" in args.what:
         time_rows(args, losses)
     sys.exit(0 if ok else 1)

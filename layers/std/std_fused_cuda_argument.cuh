@@ -1,0 +1,81 @@
+// Device helpers shared by the kernels of the fused STD op on CUDA (std_fused_cuda.cu and
+// std_fused_cuda_tile.cu): the sizes of one call, the SS image operators, and z_{t+1},
+// the argument of a softmax. Functions only: no kernel and no launch lives here.
+#pragma once
+#include <cuda_runtime.h>
+
+#include <cmath>
+#include <cstdint>
+
+namespace tdseg::cuda::std_device {
+
+struct Dims {
+  int64_t N, C, H, W, L;
+  __host__ __device__ int64_t size() const { return N * C * L; }
+  __host__ __device__ int64_t pixels() const { return N * L; }
+};
+
+__device__ __forceinline__ float exp_of(float x) { return expf(x); }
+__device__ __forceinline__ double exp_of(double x) { return ::exp(x); }
+
+// ---- the image operators of SS-STD (std_fused_kernels.h) ----------------------------
+
+// s . grad p at pixel k of one image; grad is the forward difference, 0 on the last
+// column (x part) and the last row (y part).
+template <typename T>
+__device__ T s_dot_grad(const T* p, const T* sx, const T* sy, int64_t k, const Dims& d) {
+  const int64_t x = k % d.W, y = k / d.W;
+  const T gx = x + 1 < d.W ? p[k + 1] - p[k] : T(0);
+  const T gy = y + 1 < d.H ? p[k + d.W] - p[k] : T(0);
+  return sx[k] * gx + sy[k] * gy;
+}
+
+// div(q s) at pixel k of one image, div = -grad^T:
+//   (x < W-1 ? q sx : 0) - (x > 0 ? (q sx)[x-1] : 0)
+//     + (y < H-1 ? q sy : 0) - (y > 0 ? (q sy)[y-1] : 0)
+template <typename T>
+__device__ T div_q_s(const T* q, const T* sx, const T* sy, int64_t k, const Dims& d) {
+  const int64_t x = k % d.W, y = k / d.W;
+  return (x + 1 < d.W ? q[k] * sx[k] : T(0)) - (x > 0 ? q[k - 1] * sx[k - 1] : T(0)) +
+         (y + 1 < d.H ? q[k] * sy[k] : T(0)) - (y > 0 ? q[k - d.W] * sy[k - d.W] : T(0));
+}
+
+// ---- the argument of a softmax ------------------------------------------------------
+
+// The pieces of z_{t+1} (std_fused.cpp, next_argument; Algorithms 1 to 3):
+//   z = (o - lambda P + q_{n,c}) / eps,  and z -= div(q s) / eps on the star class (SS)
+// with P = K(u_t), so p_t = lambda P. P null gives z_0 = o / eps.
+template <typename T>
+struct Argument {
+  const T* o = nullptr;
+  const T* P = nullptr;
+  const T* q_plane = nullptr;  // VP: the dual [N, C], or null
+  const T* q_star = nullptr;   // SS: the dual [N, L], or null
+  const T* s = nullptr;        // SS: the star field [N, 2, L]
+  int64_t star = 0;
+  T lambda = 0, eps = 1;
+};
+
+// z from its numerator o - lambda P at element i = (n, c, k): the dual and the scaling.
+template <typename T>
+__device__ T argument_from(const Argument<T>& a, const Dims& d, int64_t n, int64_t c, int64_t k,
+                           T num) {
+  if (a.q_plane) num = num + a.q_plane[n * d.C + c];
+  T z = num / a.eps;
+  if (a.q_star && c == a.star) {
+    const T* sx = a.s + n * 2 * d.L;
+    z -= div_q_s(a.q_star + n * d.L, sx, sx + d.L, k, d) / a.eps;
+  }
+  return z;
+}
+
+// z at element i = (n, c, k), P read from a.P (or none).
+template <typename T>
+__device__ T argument(const Argument<T>& a, const Dims& d, int64_t n, int64_t c, int64_t k,
+                      int64_t i) {
+  T num = a.o[i];
+  if (a.P) num = num - a.lambda * a.P[i];
+  return argument_from(a, d, n, c, k, num);
+}
+
+}  // namespace tdseg::cuda::std_device
