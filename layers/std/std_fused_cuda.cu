@@ -383,19 +383,18 @@ struct Launch {
         lambda(static_cast<T>(p.lambda)),
         eps(static_cast<T>(p.eps)),
         tau(static_cast<T>(p.tau)),
-        tile(!p.edge.defined() && std_tile::tile_fits(p.kernel_size, p.N)),
-        tile_backward(tile && p.prior != StdPrior::VP && !p.need_lambda && !p.need_eps &&
-                      !p.need_sigma) {}
+        tile_backward(!p.edge.defined() && std_tile::tile_fits(p.kernel_size) &&
+                      p.prior != StdPrior::VP && !p.need_lambda && !p.need_eps && !p.need_sigma) {}
 
   const StdFusedProblem& pb;
   Dims d;
   cudaStream_t stream;
   Planes<T> planes;
   T lambda, eps, tau;
-  // The tile kernels (std_fused_cuda_tile.h): the forward's iterations without the edge
-  // weight, and the backward's when only dL/do is asked for (not VP-STD's backward, whose
-  // dual sums need P and w in memory). Elsewhere the separate blur passes.
-  bool tile, tile_backward;
+  // The backward's tile kernel (std_fused_cuda_tile.h) where it applies: STD and SS-STD
+  // without the edge weight, only dL/do asked for. Elsewhere, and in every forward, the
+  // separate blur passes (docs/PERFORMANCE.md has the measurements behind the choice).
+  bool tile_backward;
 
   Tensor buffer(int64_t count, DType dtype = dtype_of<T>()) const {
     return Tensor::empty({count}, dtype, pb.o.device());
@@ -440,13 +439,6 @@ struct Launch {
     TDSEG_LAUNCH_CHECK();
   }
 
-  // z = a with P = K(u_t), u_next = softmax(z): the tile kernel, or P in memory (computed
-  // by kernel_term) and argument_softmax.
-  void next_softmax(const T* u_t, Argument<T> a, T* z, T* u_next) const {
-    if (tile) std_tile::blur_argument_softmax(d, planes.taps, planes.K, a, u_t, z, u_next, stream);
-    else argument_softmax(a, z, u_next);
-  }
-
   // *acc += factor * (the sum of the partials a reducing kernel of `blocks` left).
   void add_sum(const double* partial, int64_t blocks, double* acc, double factor) const {
     add_sum_kernel<<<1, 1024, 0, stream>>>(partial, blocks, acc, factor);
@@ -459,12 +451,12 @@ struct Launch {
   // recomputation share it, so that a recomputed iterate is the forward's bit for bit.
   void iterate(const T* u, const T* q, T* q_next, const Rows<T>& rows, T* P, T* w, T* z,
                T* u_next) const {
-    if (!tile) kernel_term(u, rows, P);
+    kernel_term(u, rows, P);
     if (pb.prior == StdPrior::VP) {
       // a_t = (o - lambda P + q_t) / eps, w = softmax(a_t), then eq. 10
       Argument<T> inner = argument_of(P, nullptr);
       inner.q_plane = q;
-      next_softmax(u, inner, nullptr, w);
+      argument_softmax(inner, nullptr, w);
       vp_dual_step_kernel<<<plane_blocks(), kThreads, 0, stream>>>(d.L, w, ptr<T>(pb.log_v), q,
                                                                     q_next, eps, pb.floor);
       TDSEG_LAUNCH_CHECK();
@@ -473,7 +465,7 @@ struct Launch {
           d, pb.star, u, ptr<T>(pb.s), q, q_next, tau);
       TDSEG_LAUNCH_CHECK();
     }
-    next_softmax(u, argument_of(P, q_next), z, u_next);
+    argument_softmax(argument_of(P, q_next), z, u_next);
   }
 };
 
@@ -540,8 +532,7 @@ Tensor forward(const StdFusedProblem& pb, StdFusedSaved& saved) {
   };
 
   Tensor z = Tensor::empty(pb.o.shape(), dtype_of<T>(), device);
-  // P and the rows of its blur, unless the tile kernels blur in shared memory.
-  const Tensor P = run.tile ? Tensor() : run.buffer(n), a_g = run.tile ? Tensor() : run.buffer(n);
+  const Tensor P = run.buffer(n), a_g = run.buffer(n);
   const Tensor b_g = pb.edge.defined() ? run.buffer(n) : Tensor();
   const Tensor w = pb.prior == StdPrior::VP ? run.buffer(n) : Tensor();
   const Rows<T> rows{ptr_or_null<T>(a_g), nullptr, ptr_or_null<T>(b_g), nullptr};
@@ -576,13 +567,14 @@ StdFusedGrads backward(const StdFusedProblem& pb, const StdFusedSaved& saved, co
 
   StdFusedGrads g;
   g.o = Tensor::zeros(pb.o.shape(), dtype_of<T>(), pb.o.device());
-  // dL/dz_t in two buffers, in turn (a tile kernel reads gz_{t+1}'s neighbours while it
-  // writes gz_t); the separate passes' P, gP, gu and rows where they run.
+  // dL/dz_t in two buffers, in turn (the tile kernel reads gz_{t+1}'s neighbours while it
+  // writes gz_t); the separate passes' gP and gu where they run, and P and the rows where
+  // they run or a segment is recomputed.
   const Tensor gz_buffers = run.buffer(2 * n);
-  const bool passes = !run.tile_backward;
+  const bool passes = !run.tile_backward, recompute = plan.segment > 0;
   const Tensor gP = passes ? run.buffer(n) : Tensor(), gu = passes ? run.buffer(n) : Tensor();
-  const Tensor P = passes || !run.tile ? run.buffer(n) : Tensor();
-  const Tensor a_g = passes || !run.tile ? run.buffer(n) : Tensor();
+  const Tensor P = passes || recompute ? run.buffer(n) : Tensor();
+  const Tensor a_g = passes || recompute ? run.buffer(n) : Tensor();
   const Tensor a_dg = pb.need_sigma ? run.buffer(n) : Tensor();
   const Tensor b_g = edge ? run.buffer(n) : Tensor();
   const Tensor b_dg = edge && pb.need_sigma ? run.buffer(n) : Tensor();

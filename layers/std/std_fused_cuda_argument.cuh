@@ -56,10 +56,12 @@ struct Argument {
   T lambda = 0, eps = 1;
 };
 
-// z from its numerator o - lambda P at element i = (n, c, k): the dual and the scaling.
+// z at element i = (n, c, k).
 template <typename T>
-__device__ T argument_from(const Argument<T>& a, const Dims& d, int64_t n, int64_t c, int64_t k,
-                           T num) {
+__device__ T argument(const Argument<T>& a, const Dims& d, int64_t n, int64_t c, int64_t k,
+                      int64_t i) {
+  T num = a.o[i];
+  if (a.P) num = num - a.lambda * a.P[i];
   if (a.q_plane) num = num + a.q_plane[n * d.C + c];
   T z = num / a.eps;
   if (a.q_star && c == a.star) {
@@ -67,15 +69,6 @@ __device__ T argument_from(const Argument<T>& a, const Dims& d, int64_t n, int64
     z -= div_q_s(a.q_star + n * d.L, sx, sx + d.L, k, d) / a.eps;
   }
   return z;
-}
-
-// z at element i = (n, c, k), P read from a.P (or none).
-template <typename T>
-__device__ T argument(const Argument<T>& a, const Dims& d, int64_t n, int64_t c, int64_t k,
-                      int64_t i) {
-  T num = a.o[i];
-  if (a.P) num = num - a.lambda * a.P[i];
-  return argument_from(a, d, n, c, k, num);
 }
 
 }  // namespace tdseg::cuda::std_device

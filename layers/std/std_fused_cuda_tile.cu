@@ -1,4 +1,4 @@
-// The tile kernels of the fused STD op on CUDA (see std_fused_cuda_tile.h).
+// The tile kernel of the fused STD op's backward on CUDA (see std_fused_cuda_tile.h).
 //
 // A block is 256 threads seen as kTx x kTy = 32 x 8 (tx the lane, ty the warp) and owns a
 // tile of kTileW x kTileH = 32 x 16 pixels of one image: thread (tx, ty) the pixels
@@ -7,11 +7,10 @@
 //      ((16 + 2r) x (32 + 2r) values, 0 outside the image: zero padding),
 //   2. blurs it along rows with g_c into a second buffer ((16 + 2r) x 32 values),
 //   3. blurs that along columns into each thread's own pixels, in registers,
-// and uses the result at once. The per-pixel sums over classes (the softmax's max and
-// normaliser, the softmax backward's <u, gu>) are each thread's, over its own pixels. A
-// warp's loads and stores are 32 consecutive pixels of a row: coalesced. The halo is
-// read again by the neighbouring tiles, from L2: (16 + 2r)(32 + 2r) / 512 = 1.6 reads of
-// each value for r = 3, one of them from memory.
+// and uses the result at once. The sum over classes (the softmax backward's <u, gu>) is
+// each thread's, over its own pixels. A warp's loads and stores are 32 consecutive pixels
+// of a row: coalesced. The halo is read again by the neighbouring tiles, from L2:
+// (16 + 2r)(32 + 2r) / 512 = 1.6 reads of each value for r = 3, one of them from memory.
 #include "layers/std/std_fused_cuda_tile.h"
 
 #include <algorithm>
@@ -23,10 +22,7 @@ namespace tdseg::cuda::std_tile {
 
 namespace {
 
-using std_device::Argument;
-using std_device::argument_from;
 using std_device::Dims;
-using std_device::exp_of;
 
 constexpr int kTx = 32, kTy = 8, kBlock = kTx * kTy, kRowsPer = 2;
 constexpr int kTileW = kTx, kTileH = kTy * kRowsPer;
@@ -53,14 +49,9 @@ struct Tile {
   __device__ int64_t y(int j) const { return y0 + threadIdx.x / kTx + kTy * j; }
 };
 
-// What step 1 loads: f(v) of each value v of the plane.
+// What step 1 loads: gP = lambda (-gz / eps) of each value gz, as head_kernel computes it.
 template <typename T>
-struct OneMinusTwoU {  // 1 - 2u, the blurred term of eq. 7
-  __device__ T operator()(T u) const { return T(1) - T(2) * u; }
-};
-
-template <typename T>
-struct HeadGradient {  // gP = lambda (-gz / eps), as head_kernel computes it
+struct HeadGradient {
   T lambda, eps;
   __device__ T operator()(T g) const {
     const T gp = -g / eps;
@@ -97,57 +88,6 @@ __device__ void blur_plane(const Dims& d, const Tile& t, const T* __restrict__ p
     T s = 0;
     for (int a = 0; a < K; ++a) s += g[a] * window[a * kTileW];
     out[j] = s;
-  }
-}
-
-// z = argument with P = k*(1 - 2u_t), u_next = softmax(z): the separate passes'
-// argument_softmax_kernel, with P from the tile (m = max_c z, e_c = exp(z_c - m) kept in
-// u_next, u_c = e_c (1 / sum_c e_c), the sum in double). u_next holds z until the last
-// class; its re-reads are the thread's own writes, from L1/L2.
-template <typename T>
-__global__ void blur_argument_softmax_kernel(Dims d, const T* __restrict__ taps, int K,
-                                             Argument<T> arg, const T* __restrict__ u,
-                                             T* __restrict__ z, T* __restrict__ u_next) {
-  T* in = shared_tile<T>();
-  const Tile t(d, K);
-  T* rows = in + t.rows_h * t.pitch;
-  const int64_t x = t.x();
-  for (int64_t n = blockIdx.y; n < d.N; n += gridDim.y) {
-    T m[kRowsPer];
-#pragma unroll
-    for (int j = 0; j < kRowsPer; ++j) m[j] = -static_cast<T>(INFINITY);
-    for (int64_t c = 0; c < d.C; ++c) {
-      T P[kRowsPer];
-      blur_plane(d, t, u + (n * d.C + c) * d.L, taps + c * K, K, OneMinusTwoU<T>{}, in, rows, P);
-#pragma unroll
-      for (int j = 0; j < kRowsPer; ++j) {
-        const int64_t y = t.y(j);
-        if (x >= d.W || y >= d.H) continue;
-        const int64_t k = y * d.W + x, i = (n * d.C + c) * d.L + k;
-        const T zc = argument_from(arg, d, n, c, k, arg.o[i] - arg.lambda * P[j]);
-        if (z) z[i] = zc;
-        if (u_next) {
-          u_next[i] = zc;
-          m[j] = m[j] < zc ? zc : m[j];
-        }
-      }
-    }
-    if (!u_next) continue;
-#pragma unroll
-    for (int j = 0; j < kRowsPer; ++j) {
-      const int64_t y = t.y(j);
-      if (x >= d.W || y >= d.H) continue;
-      const int64_t base = n * d.C * d.L + y * d.W + x;
-      double s = 0;
-      for (int64_t c = 0, i = base; c < d.C; ++c, i += d.L) {
-        const T e = exp_of(u_next[i] - m[j]);
-        s += e;
-        u_next[i] = e;
-      }
-      const double inv = 1.0 / s;
-      for (int64_t c = 0, i = base; c < d.C; ++c, i += d.L)
-        u_next[i] = static_cast<T>(u_next[i] * inv);
-    }
   }
 }
 
@@ -205,15 +145,7 @@ size_t tile_bytes(int64_t K) {
 
 }  // namespace
 
-bool tile_fits(int64_t K, int64_t N) { return (K - 1) / 2 <= kMaxTileRadius && N >= 1; }
-
-template <typename T>
-void blur_argument_softmax(const Dims& d, const T* taps, int64_t K, const Argument<T>& arg,
-                           const T* u, T* z, T* u_next, cudaStream_t stream) {
-  blur_argument_softmax_kernel<<<grid_of(d), kBlock, tile_bytes<T>(K), stream>>>(
-      d, taps, static_cast<int>(K), arg, u, z, u_next);
-  TDSEG_LAUNCH_CHECK();
-}
+bool tile_fits(int64_t K) { return (K - 1) / 2 <= kMaxTileRadius; }
 
 template <typename T>
 void adjoint_softmax(const Dims& d, const T* taps, int64_t K, T lambda, T eps, const T* gz,
@@ -225,8 +157,6 @@ void adjoint_softmax(const Dims& d, const T* taps, int64_t K, T lambda, T eps, c
 }
 
 #define TDSEG_STD_TILE(T)                                                                        \
-  template void blur_argument_softmax<T>(const Dims&, const T*, int64_t, const Argument<T>&,     \
-                                         const T*, T*, T*, cudaStream_t);                        \
   template void adjoint_softmax<T>(const Dims&, const T*, int64_t, T, T, const T*, const T*,     \
                                    const T*, int64_t, T*, T*, cudaStream_t);
 TDSEG_STD_TILE(float)

@@ -43,12 +43,12 @@ const Head kHeads[] = {
 // default memory plan (std_memory_plan: all iterates kept at T = 10, checkpoints at T = 50).
 //   cross-entropy (every row's loss)  forward reads o: 1;  backward reads o, writes do: 2
 //                                     (12 B in float32: the softmax + NLL baseline)
-//   STD fused, T iterations           forward 3 + 3 T: u_0, z_0 from o (3); per iteration
-//                                     one tile kernel reads o and u_t, writes u_{t+1} (the
-//                                     last one z_T instead)
+//   STD fused, T iterations           forward 3 + 7 T: u_0, z_0 from o (3); per iteration
+//                                     the blur's two passes (4) and the softmax (3), less
+//                                     u_T, never written (-1), plus z_T (1)
 //                                     backward 5 + 5 T: go zeroed, then z_0's step (5); per
 //                                     iteration one tile kernel reads gz, u_t, go, writes
-//                                     go and the next gz   (132 B and 220 B at T = 10)
+//                                     go and the next gz   (292 B and 220 B at T = 10)
 //   VP-STD adds per iteration         forward 4 (w = softmax(a_t) and its plane sums),
 //                                     backward 25 (the separate passes: P recomputed, the
 //                                     head, the softmax backward through w, the sums)
@@ -65,7 +65,7 @@ std::optional<Traffic> values_moved(const Head& h, const StdConfig& c, const Sha
   if (h.prior == StdPrior::None) return t;
   if (h.impl == StdImpl::Composed) return std::nullopt;
   const double T = static_cast<double>(h.iters), C = static_cast<double>(shape[1]);
-  double iteration = 3, backward_iteration = 5;
+  double iteration = 7, backward_iteration = 5;
   if (h.prior == StdPrior::VP) {
     iteration += 4;
     backward_iteration += 25;
