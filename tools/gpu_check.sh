@@ -11,6 +11,9 @@
 # device call (10 minutes at most) always returns its logs. Logs: $OUT/logs.tgz, one file per
 # stage, and a table of the stages (exit code, seconds) on stdout.
 # cuDNN: /usr/local/cuda, else the nvidia-cudnn pip wheel of the machine's python3.
+# Last run 2026-11-25 on an H100 (cuDNN from the wheel): build 50 s, test 72 s (all
+# passed), memcheck 46 s (0 errors), bench-std 21 s, bench-step 21 s, reference 136 s;
+# racecheck takes minutes per test (GpuParity.StdFusedFloat32 did not end in 220 s).
 set -uo pipefail
 out=${OUT:-gpu-logs}
 logs="$out/logs"
