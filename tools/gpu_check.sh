@@ -6,7 +6,8 @@
 # Stages: build (Release, sm_90 only; a no-op when build-gpu is up to date); test (all of
 # ctest); memcheck, racecheck (the GPU tests under compute-sanitizer, uncached allocations);
 # bench-ops, bench-std, bench-step (tdseg bench ...); reference (the PyTorch check and timing
-# of the STD blocks); timm (the timm weight-import check).
+# of the STD blocks); timm (the timm weight-import check); versions (the backward tile
+# kernel's versions, tools/kernels/adjoint_softmax_versions.cu, checked and timed).
 # GPU_CHECK_SECONDS (default 560) bounds the whole run: each stage gets what is left, so one
 # device call (10 minutes at most) always returns its logs. Logs: $OUT/logs.tgz, one file per
 # stage, and a table of the stages (exit code, seconds) on stdout.
@@ -55,6 +56,7 @@ declare -A command=(
   [reference]="PYTHONUNBUFFERED=1 python3 tools/torch_reference/std_reference.py --tdseg build-gpu/tdseg
                --repeat 10 --compile none,std,vp"
   [timm]="tools/check_timm_import.sh build-gpu/tdseg"
+  [versions]="build-gpu/adjoint_softmax_versions"
 )
 status=0
 summary=""

@@ -11,6 +11,9 @@
 #pragma once
 #define __shared__ static thread_local
 #include <cuda_runtime.h>
+// Register and occupancy hints mean nothing on the host.
+#undef __launch_bounds__
+#define __launch_bounds__(...)
 
 #include <cstdint>
 #include <cstring>
