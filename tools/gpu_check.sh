@@ -6,9 +6,9 @@
 # Stages: build (Release, sm_90 only; a no-op when build-gpu is up to date); test (all of
 # ctest); memcheck, racecheck (the GPU tests under compute-sanitizer, uncached allocations);
 # bench-ops, bench-std, bench-step (tdseg bench ...); reference (the PyTorch check and timing
-# of the STD blocks); timm (the timm weight-import check); versions (the backward tile
-# kernel's versions, tools/kernels/adjoint_softmax_versions.cu, checked and timed);
-# sanitize-tile (those kernels under memcheck and racecheck, at a small shape).
+# of the STD blocks); timm (the timm weight-import check); versions (the kernel harnesses
+# of tools/kernels/: versions of the STD iteration's kernels, checked and timed);
+# sanitize-tile (those harnesses under memcheck and racecheck, at a small shape).
 # GPU_CHECK_SECONDS (default 560) bounds the whole run: each stage gets what is left, so one
 # device call (10 minutes at most) always returns its logs. Logs: $OUT/logs.tgz, one file per
 # stage, and a table of the stages (exit code, seconds) on stdout.
@@ -57,10 +57,11 @@ declare -A command=(
   [reference]="PYTHONUNBUFFERED=1 python3 tools/torch_reference/std_reference.py --tdseg build-gpu/tdseg
                --repeat 10 --compile none,std,vp"
   [timm]="tools/check_timm_import.sh build-gpu/tdseg"
-  [versions]="build-gpu/adjoint_softmax_versions"
+  [versions]="build-gpu/adjoint_softmax_versions && build-gpu/blur_softmax_versions"
   # The tile kernels alone under memcheck and racecheck, at a small shape: seconds.
-  [sanitize-tile]="$sanitize memcheck build-gpu/adjoint_softmax_versions 2 5 37 45 1 &&
-                   $sanitize racecheck build-gpu/adjoint_softmax_versions 2 5 37 45 1"
+  [sanitize-tile]="for h in adjoint_softmax_versions blur_softmax_versions; do
+                     $sanitize memcheck build-gpu/\$h 2 5 37 45 1 &&
+                     $sanitize racecheck build-gpu/\$h 2 5 37 45 1 || exit 1; done"
 )
 status=0
 summary=""

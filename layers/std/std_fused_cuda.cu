@@ -5,14 +5,16 @@
 //
 // Kernels, with their memory traffic per element of [N, C, L] (fp32; /C for [N, L] data):
 //   rows / columns   the separable blur of std_fused_cuda_blur.cu (eq. 7): 8 B a pass
-//   argument_softmax z = (o - lambda P + q) / eps [- div(q s) / eps], u = softmax(z):
-//                    reads o, P, writes u (and z): 12 (16) B
+//   argument_softmax z = (o - lambda P + q) / eps [- div(q s) / eps], u = softmax(z)
+//                    (std_fused_cuda_softmax.cu): reads o, P, writes u (and z): 12 (16) B
 //   vp_dual_step     S = sum_x w per plane, q <- q + eps (log V - log S~) (eq. 10): 4 B
 //   ss_dual_step     q <- max(q - tau s . grad u_i, 0) (Algorithm 3): 20/C B
 //   head             go += gz / eps, gP = -gz / eps, <gz, z_{t+1}>, <gP, P>: 20 (24) B
 //   vp_planes, vp_softmax_backward, vp_dual_from_ga   the VP backward: 8, 32, 4 B
 //   ss_dual_backward, ss_div                          the SS backward: 32/C, 16/C B
 //   softmax_backward gz = u (gu - sum_c u gu): reads u, gu, writes gz: 12 B
+//   adjoint_softmax  head, adjoint blur and softmax_backward in one, where it applies
+//                    (std_fused_cuda_tile.cu): reads gz, u, go, writes go, gz: 20 B
 //   round_bf16, widen_bf16   bfloat16 storage of an iterate (bf16_iterates): 6 B
 // docs/PERFORMANCE.md adds them up per iteration. A pixel's C classes are one thread's
 // loop at stride L, so a warp touches 32 consecutive pixels of a plane: coalesced.
@@ -31,6 +33,7 @@
 #include "layers/std/std_fused_cuda.h"
 #include "layers/std/std_fused_cuda_argument.cuh"
 #include "layers/std/std_fused_cuda_blur.h"
+#include "layers/std/std_fused_cuda_softmax.h"
 #include "layers/std/std_fused_cuda_tile.h"
 
 namespace tdseg::cuda {
@@ -42,7 +45,6 @@ using std_blur::Rows;
 using std_blur::Source;
 using std_device::Argument;
 using std_device::Dims;
-using std_device::exp_of;
 using std_device::argument;
 using std_device::div_q_s;
 using std_device::s_dot_grad;
@@ -51,39 +53,6 @@ constexpr int kPartials = 1024;  // at most this many blocks in a reducing kerne
 constexpr int kSlotLambda = 0, kSlotEps = 1, kSlotSigma = 2;  // offsets into acc
 
 // ---- forward kernels ----------------------------------------------------------------
-
-// z = argument, u = softmax(z) over the classes of each pixel, as softmax_forward_cpu:
-// m = max_c z, e_c = exp(z_c - m) (kept in u), u_c = e_c * (1 / sum_c e_c), the sum in
-// double. z is stored when asked (z_T, the op's output); u null stores z alone (u_T is
-// never needed). Reads o and P (and q), writes u (and z): 12 (16) B per element in fp32;
-// the later passes re-read u from L1/L2.
-template <typename T>
-__global__ void argument_softmax_kernel(Dims d, Argument<T> arg, T* __restrict__ z,
-                                        T* __restrict__ u) {
-  for (int64_t p = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; p < d.pixels();
-       p += int64_t(gridDim.x) * blockDim.x) {
-    const int64_t n = p / d.L, k = p - n * d.L, base = n * d.C * d.L + k;
-    if (!u) {
-      for (int64_t c = 0, i = base; c < d.C; ++c, i += d.L) z[i] = argument(arg, d, n, c, k, i);
-      continue;
-    }
-    T m = -static_cast<T>(INFINITY);
-    for (int64_t c = 0, i = base; c < d.C; ++c, i += d.L) {
-      const T zc = argument(arg, d, n, c, k, i);
-      if (z) z[i] = zc;
-      u[i] = zc;
-      m = m < zc ? zc : m;
-    }
-    double s = 0;
-    for (int64_t c = 0, i = base; c < d.C; ++c, i += d.L) {
-      const T e = exp_of(u[i] - m);
-      s += e;
-      u[i] = e;
-    }
-    const double inv = 1.0 / s;
-    for (int64_t c = 0, i = base; c < d.C; ++c, i += d.L) u[i] = static_cast<T>(u[i] * inv);
-  }
-}
 
 // VP dual ascent, one inner iteration (eq. 10, Algorithm 2):
 //   q_{t+1} = q_t + eps (log V - log max(S_t, floor)),  S_t = sum_x w,  w = softmax(a_t)
@@ -435,8 +404,7 @@ struct Launch {
   }
 
   void argument_softmax(const Argument<T>& a, T* z, T* u) const {
-    argument_softmax_kernel<<<blocks_for(d.pixels()), kThreads, 0, stream>>>(d, a, z, u);
-    TDSEG_LAUNCH_CHECK();
+    std_device::argument_softmax(d, a, z, u, stream);
   }
 
   // *acc += factor * (the sum of the partials a reducing kernel of `blocks` left).

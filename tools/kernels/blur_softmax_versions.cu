@@ -1,0 +1,185 @@
+// Versions of one forward iteration of the fused STD op,
+//   u_{t+1} = softmax((o - lambda k*(1 - 2 u_t)) / eps)               (eq. 7, Algorithm 1)
+// each checked against the library's and timed in the same run (tools/kernels/harness.h).
+//   blur_softmax_versions [N C H W [repeat]]      (default 16 21 513 513 20; float32,
+//                                                  K = 7, sigma = 5, lambda = 1, eps = 0.1)
+//   1  the library's: the blur's row and column passes (std_fused_cuda_blur.cu), then
+//      argument_softmax (std_fused_cuda_softmax.cu); 28 B an element
+//   2  one tile kernel: the blur in shared memory class by class, z kept in u_{t+1} until
+//      the softmax (commit d5c0057's; in `tdseg bench std` on an H100 it made the STD
+//      forward 27.61 ms against the passes' 22.12)
+//   3  2 with the next class's tile and o loaded into registers while this class is blurred
+//   4  3 with K = 7 fixed at compile time (the tap loops unrolled)
+//   5  3 with an online softmax (a running max and a rescaled sum): the last pass reads z
+//      once and writes u once, instead of reading twice and writing twice
+// ptxas (CUDA 13.0, sm_90): versions 2 to 5 use 48, 49, 77 and 54 registers, no spill.
+// None has run on a GPU in this harness yet (`tools/gpu_check.sh build versions`).
+// GB/s on the 12 B an element an iteration must move (reads o and u_t, writes u_{t+1}).
+// Versions 2 to 4 compute what version 1 does, operation for operation; 5 rounds its sum
+// differently. Exit 1 when a version differs from 1 by more than 1e-6 (relative to the
+// largest u), 2 on bad arguments, 77 without a GPU.
+#include <cmath>
+#include <cstdio>
+
+#include "core/random.h"
+#include "cuda/context.h"
+#include "cuda/launch.h"
+#include "layers/std/std_fused_cuda_blur.h"
+#include "layers/std/std_fused_cuda_softmax.h"
+#include "tools/kernels/harness.h"
+#include "tools/kernels/tile_blur.cuh"
+
+namespace tdseg {
+namespace {
+
+using harness::kBlock;
+using harness::kRowsPer;
+
+struct Problem {
+  int N, C, H, W, K;
+  float lambda, eps;
+  const float* taps;  // [C, K]
+  const float* o;
+  const float* u;
+  float* u_next;
+  float* P;     // version 1's buffers: P and the blur's rows
+  float* rows;
+};
+
+// Versions 2 to 5 (see the top). z_c is written to u_next as it is computed, then the
+// softmax over the pixel's classes reads it back: the thread's own writes, from L1/L2.
+template <bool kPrefetch, int kK, bool kOnline>
+__device__ void blur_softmax(const Problem& p) {
+  extern __shared__ float smem[];
+  harness::TileBlur<kK> t(p.H, p.W, p.K, smem);
+  const int L = p.H * p.W;
+  for (int n = blockIdx.y; n < p.N; n += gridDim.y) {
+    const size_t image = size_t(n) * p.C * L;
+    auto source_of = [&](int c) {  // 1 - 2u of class c
+      return [&, c](int y, int x) { return 1.0f - 2.0f * p.u[image + size_t(c) * L + y * p.W + x]; };
+    };
+    float o_own[kRowsPer];
+    auto own_values = [&](int c) {
+#pragma unroll
+      for (int j = 0; j < kRowsPer; ++j)
+        if (t.own(j)) o_own[j] = p.o[image + size_t(c) * L + t.y(j) * p.W + t.x()];
+    };
+    if constexpr (kPrefetch) t.prefetch(source_of(0)), own_values(0);
+    float m[kRowsPer];
+    double sum[kRowsPer] = {};  // kOnline: sum_c exp(z_c - m) so far
+#pragma unroll
+    for (int j = 0; j < kRowsPer; ++j) m[j] = -INFINITY;
+    for (int c = 0; c < p.C; ++c) {
+      __syncthreads();  // the previous class's tiles have been read
+      if constexpr (kPrefetch) t.store();
+      else t.load(source_of(c)), own_values(c);
+      float o_c[kRowsPer], P[kRowsPer];
+#pragma unroll
+      for (int j = 0; j < kRowsPer; ++j) o_c[j] = o_own[j];
+      __syncthreads();
+      if constexpr (kPrefetch)
+        if (c + 1 < p.C) t.prefetch(source_of(c + 1)), own_values(c + 1);
+      t.blur(p.taps + c * t.K, P);
+#pragma unroll
+      for (int j = 0; j < kRowsPer; ++j) {
+        if (!t.own(j)) continue;
+        const float num = o_c[j] - p.lambda * P[j], z = num / p.eps;
+        p.u_next[image + size_t(c) * L + t.y(j) * p.W + t.x()] = z;
+        if constexpr (kOnline) {
+          if (z > m[j]) sum[j] = sum[j] * expf(m[j] - z), m[j] = z;
+          sum[j] += expf(z - m[j]);
+        } else {
+          m[j] = m[j] < z ? z : m[j];
+        }
+      }
+    }
+#pragma unroll
+    for (int j = 0; j < kRowsPer; ++j) {
+      if (!t.own(j)) continue;
+      float* u = p.u_next + image + t.y(j) * p.W + t.x();
+      if constexpr (kOnline) {
+        const double inv = 1.0 / sum[j];
+        for (int c = 0; c < p.C; ++c) u[size_t(c) * L] = static_cast<float>(expf(u[size_t(c) * L] - m[j]) * inv);
+        continue;
+      }
+      double s = 0;  // argument_softmax's passes: e_c kept in u, then scaled
+      for (int c = 0; c < p.C; ++c) {
+        const float e = expf(u[size_t(c) * L] - m[j]);
+        s += e;
+        u[size_t(c) * L] = e;
+      }
+      const double inv = 1.0 / s;
+      for (int c = 0; c < p.C; ++c) u[size_t(c) * L] = static_cast<float>(u[size_t(c) * L] * inv);
+    }
+  }
+}
+
+__global__ void version2(Problem p) { blur_softmax<false, 0, false>(p); }
+__global__ void version3(Problem p) { blur_softmax<true, 0, false>(p); }
+__global__ void version4(Problem p) { blur_softmax<true, 7, false>(p); }
+__global__ void version5(Problem p) { blur_softmax<true, 0, true>(p); }
+
+void run(int version, const Problem& p, cudaStream_t s) {
+  if (version == 1) {
+    const cuda::std_blur::Planes<float> planes{p.N, p.C, p.H, p.W, p.K, p.taps, nullptr, s};
+    cuda::std_blur::blur_rows<float>(planes, cuda::std_blur::Source::OneMinusTwoU, p.u, p.rows, nullptr);
+    cuda::std_blur::kernel_term_cols(planes, cuda::std_blur::Rows<float>{p.rows}, p.P);
+    cuda::std_device::Argument<float> a;
+    a.o = p.o, a.P = p.P, a.lambda = p.lambda, a.eps = p.eps;
+    const cuda::std_device::Dims d{p.N, p.C, p.H, p.W, int64_t(p.H) * p.W};
+    cuda::std_device::argument_softmax(d, a, static_cast<float*>(nullptr), p.u_next, s);
+    return;
+  }
+  const dim3 grid = harness::tile_grid(p.N, p.H, p.W);
+  const size_t bytes = harness::tile_bytes(p.K);
+  if (version == 2) version2<<<grid, kBlock, bytes, s>>>(p);
+  if (version == 3) version3<<<grid, kBlock, bytes, s>>>(p);
+  if (version == 4) version4<<<grid, kBlock, bytes, s>>>(p);
+  if (version == 5) version5<<<grid, kBlock, bytes, s>>>(p);
+  TDSEG_LAUNCH_CHECK();
+}
+
+int main_(int argc, char** argv) {
+  harness::Setup set;
+  if (const int code = harness::parse("blur_softmax_versions", argc, argv, set)) return code;
+  const Shape shape = {set.N, set.C, set.H, set.W};
+  const Device gpu = Device::cuda();
+  Generator gen(6);
+  const Tensor o = Tensor::randn(shape, gen).to(gpu), u = Tensor::uniform(shape, gen, 0, 1).to(gpu);
+  const Tensor P = Tensor::empty(shape, DType::Float32, gpu), rows = Tensor::empty(shape, DType::Float32, gpu);
+  const Tensor g = harness::gaussian_taps(set.C, set.K);
+  const cudaStream_t s = cuda::stream(o);
+  const double bytes = 12.0 * o.numel(), copy = harness::copy_gbps(o, set.repeat);
+  harness::print_header("blur_softmax", set, copy);
+  Tensor u_1;
+  int status = 0;
+  for (int version = 1; version <= 5; ++version) {
+    const Tensor u_next = Tensor::empty(shape, DType::Float32, gpu);
+    const Problem p{set.N, set.C, set.H, set.W, set.K, 1.0f, 0.1f, cuda::ptr<float>(g),
+                    cuda::ptr<float>(o), cuda::ptr<float>(u), cuda::ptr<float>(u_next),
+                    cuda::ptr<float>(P), cuda::ptr<float>(rows)};
+    run(version, p, s);
+    double diff = 0;
+    if (version == 1) {
+      u_1 = u_next;
+    } else {
+      diff = harness::relative_difference(u_next, u_1);
+      if (diff > 1e-6) status = 1;
+    }
+    harness::print_row(version, harness::median_ms(set.repeat, s, [&] { run(version, p, s); }), bytes,
+                       copy, diff);
+  }
+  return status;
+}
+
+}  // namespace
+}  // namespace tdseg
+
+int main(int argc, char** argv) {
+  try {
+    return tdseg::main_(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "blur_softmax_versions: %s\n", e.what());
+    return 2;
+  }
+}
