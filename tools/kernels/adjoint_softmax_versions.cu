@@ -140,35 +140,28 @@ int main_(int argc, char** argv) {
   const cudaStream_t s = cuda::stream(gz);
   const double bytes = 20.0 * gz.numel(), copy = harness::copy_gbps(gz, set.repeat);
   harness::print_header("adjoint_softmax", set, copy);
-  Tensor go_1, out_1;
-  int status = 0;
-  for (int version = 1; version <= 5; ++version) {
-    const Tensor go = go0.clone(), out = Tensor::empty(shape, DType::Float32, gpu);
-    const Problem p{set.N, set.C, set.H, set.W, set.K, 1.0f, 0.1f, cuda::ptr<float>(g),
+  Tensor go, out, go_1, out_1;
+  Problem p{};
+  return harness::check_and_time(
+      set, 5, s, bytes, copy,
+      [&](int) {  // go accumulates: each version starts from go0
+        go = go0.clone(), out = Tensor::empty(shape, DType::Float32, gpu);
+        p = Problem{set.N, set.C, set.H, set.W, set.K, 1.0f, 0.1f, cuda::ptr<float>(g),
                     cuda::ptr<float>(gz), cuda::ptr<float>(u), cuda::ptr<float>(go),
                     cuda::ptr<float>(out)};
-    run(version, p, s);  // once from go0, to check
-    double diff = 0;
-    if (version == 1) {
-      go_1 = go.clone(), out_1 = out.clone();
-    } else {
-      diff = std::max(harness::relative_difference(go, go_1), harness::relative_difference(out, out_1));
-      if (diff > 1e-6) status = 1;
-    }
-    harness::print_row(version, harness::median_ms(set.repeat, s, [&] { run(version, p, s); }), bytes,
-                       copy, diff);
-  }
-  return status;
+      },
+      [&](int v) { run(v, p, s); },
+      [&](int v) {
+        if (v == 1) go_1 = go.clone(), out_1 = out;
+        return v == 1 ? 0.0
+                      : std::max(harness::relative_difference(go, go_1),
+                                 harness::relative_difference(out, out_1));
+      });
 }
 
 }  // namespace
 }  // namespace tdseg
 
 int main(int argc, char** argv) {
-  try {
-    return tdseg::main_(argc, argv);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "adjoint_softmax_versions: %s\n", e.what());
-    return 2;
-  }
+  return tdseg::harness::main("adjoint_softmax_versions", argc, argv, tdseg::main_);
 }

@@ -151,35 +151,26 @@ int main_(int argc, char** argv) {
   const cudaStream_t s = cuda::stream(o);
   const double bytes = 12.0 * o.numel(), copy = harness::copy_gbps(o, set.repeat);
   harness::print_header("blur_softmax", set, copy);
-  Tensor u_1;
-  int status = 0;
-  for (int version = 1; version <= 5; ++version) {
-    const Tensor u_next = Tensor::empty(shape, DType::Float32, gpu);
-    const Problem p{set.N, set.C, set.H, set.W, set.K, 1.0f, 0.1f, cuda::ptr<float>(g),
+  Tensor u_next, u_1;
+  Problem p{};
+  return harness::check_and_time(
+      set, 5, s, bytes, copy,
+      [&](int) {
+        u_next = Tensor::empty(shape, DType::Float32, gpu);
+        p = Problem{set.N, set.C, set.H, set.W, set.K, 1.0f, 0.1f, cuda::ptr<float>(g),
                     cuda::ptr<float>(o), cuda::ptr<float>(u), cuda::ptr<float>(u_next),
                     cuda::ptr<float>(P), cuda::ptr<float>(rows)};
-    run(version, p, s);
-    double diff = 0;
-    if (version == 1) {
-      u_1 = u_next;
-    } else {
-      diff = harness::relative_difference(u_next, u_1);
-      if (diff > 1e-6) status = 1;
-    }
-    harness::print_row(version, harness::median_ms(set.repeat, s, [&] { run(version, p, s); }), bytes,
-                       copy, diff);
-  }
-  return status;
+      },
+      [&](int v) { run(v, p, s); },
+      [&](int v) {
+        if (v == 1) u_1 = u_next;
+        return v == 1 ? 0.0 : harness::relative_difference(u_next, u_1);
+      });
 }
 
 }  // namespace
 }  // namespace tdseg
 
 int main(int argc, char** argv) {
-  try {
-    return tdseg::main_(argc, argv);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "blur_softmax_versions: %s\n", e.what());
-    return 2;
-  }
+  return tdseg::harness::main("blur_softmax_versions", argc, argv, tdseg::main_);
 }

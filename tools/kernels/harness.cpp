@@ -73,4 +73,13 @@ void print_row(int version, double ms, double bytes, double copy, double diff) {
   std::printf("%-8d %9.3f %9.0f %6.2f %12.2e\n", version, ms, gbps, gbps / copy, diff);
 }
 
+int main(const char* name, int argc, char** argv, int (*body)(int, char**)) {
+  try {
+    return body(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: %s\n", name, e.what());
+    return 2;
+  }
+}
+
 }  // namespace tdseg::harness

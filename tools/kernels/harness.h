@@ -54,4 +54,25 @@ double relative_difference(const Tensor& a, const Tensor& b);
 void print_header(const char* kernel, const Setup& s, double copy);
 void print_row(int version, double ms, double bytes, double copy, double diff);
 
+// The harness's loop over versions 1 .. count: prepare(v) sets up the version's outputs,
+// run(v) runs it once, difference(v) compares its outputs with version 1's (version 1
+// keeps its own and gives 0), then run(v) is timed and its row printed. Returns 1 when a
+// difference exceeds 1e-6, else 0.
+template <typename Prepare, typename Run, typename Difference>
+int check_and_time(const Setup& set, int count, cudaStream_t s, double bytes, double copy,
+                   Prepare prepare, Run run, Difference difference) {
+  int status = 0;
+  for (int v = 1; v <= count; ++v) {
+    prepare(v);
+    run(v);
+    const double diff = difference(v);
+    if (diff > 1e-6) status = 1;
+    print_row(v, median_ms(set.repeat, s, [&] { run(v); }), bytes, copy, diff);
+  }
+  return status;
+}
+
+// main() of a harness: body(argc, argv), any exception one line on stderr and exit 2.
+int main(const char* name, int argc, char** argv, int (*body)(int, char**));
+
 }  // namespace tdseg::harness
