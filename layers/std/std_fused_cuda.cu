@@ -535,11 +535,12 @@ StdFusedGrads backward(const StdFusedProblem& pb, const StdFusedSaved& saved, co
 
   StdFusedGrads g;
   g.o = Tensor::zeros(pb.o.shape(), dtype_of<T>(), pb.o.device());
-  // dL/dz_t in two buffers, in turn (the tile kernel reads gz_{t+1}'s neighbours while it
-  // writes gz_t); the separate passes' gP and gu where they run, and P and the rows where
-  // they run or a segment is recomputed.
-  const Tensor gz_buffers = run.buffer(2 * n);
+  // dL/dz_t: in two buffers, in turn, for the tile kernel (it reads gz_{t+1}'s neighbours
+  // while it writes gz_t); in one for the separate passes (the head has read gz_{t+1} into
+  // gP before gz_t is written). The passes' gP and gu where they run, and P and the rows
+  // where they run or a segment is recomputed.
   const bool passes = !run.tile_backward, recompute = plan.segment > 0;
+  const Tensor gz_buffers = run.buffer((passes ? 1 : 2) * n);
   const Tensor gP = passes ? run.buffer(n) : Tensor(), gu = passes ? run.buffer(n) : Tensor();
   const Tensor P = passes || recompute ? run.buffer(n) : Tensor();
   const Tensor a_g = passes || recompute ? run.buffer(n) : Tensor();
@@ -577,7 +578,7 @@ StdFusedGrads backward(const StdFusedProblem& pb, const StdFusedSaved& saved, co
   int64_t steps = 0;
   // Iteration t back, from gz = dL/dz_{t+1} to dL/dz_t, given u_t, q_t and q_{t+1}.
   auto step_back = [&](const T* u, const T* q, const T* q_next) {
-    T* gz_next = ptr<T>(gz_buffers) + steps++ % 2 * n;
+    T* gz_next = ptr<T>(gz_buffers) + (passes ? 0 : steps++ % 2 * n);
     if (run.tile_backward) {
       if (ss) {  // the dual's backward, then div(gG s) for the star class's gu
         ss_dual_backward_kernel<<<run.reducing_blocks(d.pixels()), kThreads, 0, stream>>>(
