@@ -575,19 +575,22 @@ StdFusedGrads backward(const StdFusedProblem& pb, const StdFusedSaved& saved, co
   };
 
   const T* gz = ptr<T>(gz_T);  // dL/dz_{t+1}; the loop's own buffers from the second step on
-  int64_t steps = 0;
   // Iteration t back, from gz = dL/dz_{t+1} to dL/dz_t, given u_t, q_t and q_{t+1}.
   auto step_back = [&](const T* u, const T* q, const T* q_next) {
-    T* gz_next = ptr<T>(gz_buffers) + (passes ? 0 : steps++ % 2 * n);
+    T* const first = ptr<T>(gz_buffers);
+    T* gz_next = passes || gz != first ? first : first + n;
+    if (ss) {  // the dual's backward, then div(gG s), which the star class's gu takes in
+      const int blocks = run.reducing_blocks(d.pixels());
+      ss_dual_backward_kernel<<<blocks, kThreads, 0, stream>>>(d, pb.star, gz, u, ptr<T>(pb.s), q,
+                                                               ptr<T>(gq), ptr<T>(gG), run.tau,
+                                                               run.eps, sums);
+      TDSEG_LAUNCH_CHECK();
+      if (pb.need_eps && pb.tau_follows_eps) run.add_sum(sums, blocks, accs + kSlotEps, 1.0);
+      ss_div_kernel<<<blocks_for(d.pixels()), kThreads, 0, stream>>>(d, ptr<T>(gG), ptr<T>(pb.s),
+                                                                     ptr<T>(star_div));
+      TDSEG_LAUNCH_CHECK();
+    }
     if (run.tile_backward) {
-      if (ss) {  // the dual's backward, then div(gG s) for the star class's gu
-        ss_dual_backward_kernel<<<run.reducing_blocks(d.pixels()), kThreads, 0, stream>>>(
-            d, pb.star, gz, u, ptr<T>(pb.s), q, ptr<T>(gq), ptr<T>(gG), run.tau, run.eps, sums);
-        TDSEG_LAUNCH_CHECK();
-        ss_div_kernel<<<blocks_for(d.pixels()), kThreads, 0, stream>>>(d, ptr<T>(gG), ptr<T>(pb.s),
-                                                                       ptr<T>(star_div));
-        TDSEG_LAUNCH_CHECK();
-      }
       std_tile::adjoint_softmax(d, run.planes.taps, run.planes.K, run.lambda, run.eps, gz, u,
                                 ss ? ptr<T>(star_div) : nullptr, pb.star, ptr<T>(g.o), gz_next,
                                 stream);
@@ -622,16 +625,6 @@ StdFusedGrads backward(const StdFusedProblem& pb, const StdFusedSaved& saved, co
       run.add_sum(sums + kPartials, blocks, accs + kSlotLambda, 1.0);
       vp_dual_from_ga_kernel<<<run.plane_blocks(), kThreads, 0, stream>>>(d.L, ptr<T>(ga),
                                                                           ptr<T>(gq), run.eps);
-      TDSEG_LAUNCH_CHECK();
-    } else if (ss) {
-      const int blocks = run.reducing_blocks(d.pixels());
-      ss_dual_backward_kernel<<<blocks, kThreads, 0, stream>>>(d, pb.star, gz, u, ptr<T>(pb.s), q,
-                                                               ptr<T>(gq), ptr<T>(gG), run.tau,
-                                                               run.eps, sums);
-      TDSEG_LAUNCH_CHECK();
-      if (pb.need_eps && pb.tau_follows_eps) run.add_sum(sums, blocks, accs + kSlotEps, 1.0);
-      ss_div_kernel<<<blocks_for(d.pixels()), kThreads, 0, stream>>>(d, ptr<T>(gG), ptr<T>(pb.s),
-                                                                     ptr<T>(star_div));
       TDSEG_LAUNCH_CHECK();
     }
 
