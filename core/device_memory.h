@@ -2,7 +2,9 @@
 // backend defines them (cuda/device_memory.cpp); a build without the backend defines
 // them as DeviceError (cuda/device_none.cpp), so no CUDA tensor can ever exist there.
 // Copies and fills are ordered on the device's stream; a copy into host memory returns
-// once the data is there.
+// once the data is there. A copy from pinned host memory to a device returns at once:
+// the pinned block is not reused until the copy is done (cuda/pinned_memory.h). From
+// pageable host memory it returns when the copy is done.
 #pragma once
 #include <cstddef>
 
@@ -15,6 +17,9 @@ void release(Device device, void* p);
 // Any direction: host to device, device to host, device to device (same or other GPU).
 void copy(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes);
 void zero(void* p, Device device, size_t bytes);
+// Page-locked host memory, from the process's pinned pool.
+void* allocate_pinned(size_t bytes);
+void release_pinned(void* p);
 
 }  // namespace tdseg::device_memory
 

@@ -11,11 +11,12 @@ namespace tdseg {
 
 namespace {
 
-std::shared_ptr<TensorImpl> make_impl(const Shape& shape, DType dtype, Device device) {
+std::shared_ptr<TensorImpl> make_impl(const Shape& shape, DType dtype, Device device,
+                                      bool pinned = false) {
   for (int64_t d : shape)
     check<ShapeError>(d >= 0, "tensor: negative size in shape ", shape_str(shape));
   auto impl = std::make_shared<TensorImpl>();
-  impl->storage = std::make_shared<Storage>(numel(shape) * dtype_size(dtype), device);
+  impl->storage = std::make_shared<Storage>(numel(shape) * dtype_size(dtype), device, pinned);
   impl->shape = shape;
   impl->strides = contiguous_strides(shape);
   impl->dtype = dtype;
@@ -46,6 +47,10 @@ size_t bytes_of(const Tensor& t) { return t.numel() * dtype_size(t.dtype()); }
 
 Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
   return Tensor(make_impl(shape, dtype, device));
+}
+
+Tensor Tensor::empty_pinned(const Shape& shape, DType dtype) {
+  return Tensor(make_impl(shape, dtype, Device::cpu(), true));
 }
 
 Tensor Tensor::zeros(const Shape& shape, DType dtype, Device device) {

@@ -37,6 +37,9 @@ class Tensor {
   // Creation. Shapes are checked (no negative sizes); contents of empty() are undefined.
   static Tensor empty(const Shape& shape, DType dtype = DType::Float32,
                       Device device = Device::cpu());
+  // Host memory that is page-locked (cuda/pinned_memory.h): a copy from it to a GPU is
+  // queued and not waited for. Needs the CUDA backend and a device.
+  static Tensor empty_pinned(const Shape& shape, DType dtype = DType::Float32);
   static Tensor zeros(const Shape& shape, DType dtype = DType::Float32,
                       Device device = Device::cpu());
   static Tensor full(const Shape& shape, double value, DType dtype = DType::Float32,
@@ -60,6 +63,7 @@ class Tensor {
   int64_t numel() const { return tdseg::numel(shape()); }
   DType dtype() const { return impl().dtype; }
   Device device() const { return impl().storage->device(); }
+  bool is_pinned() const { return impl().storage->pinned(); }
   bool is_contiguous() const;
   std::string str() const;  // "float32[2, 3, 5, 7] on cpu"
 

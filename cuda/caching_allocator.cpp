@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
+#include <string>
 #include <new>
 
 #include "core/error.h"
@@ -15,6 +17,11 @@ constexpr size_t kSmallGranule = 512, kLargeGranule = 2 << 20, kLargeFrom = 1 <<
 size_t CachingAllocator::size_class(size_t bytes) {
   const size_t g = bytes < kLargeFrom ? kSmallGranule : kLargeGranule;
   return std::max<size_t>(1, (bytes + g - 1) / g) * g;
+}
+
+bool CachingAllocator::caching_from_environment() {
+  const char* e = std::getenv("TDSEG_CUDA_CACHING");
+  return !(e && std::string(e) == "0");
 }
 
 void* CachingAllocator::allocate(size_t bytes) {

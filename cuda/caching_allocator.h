@@ -8,7 +8,8 @@
 // are never split or merged. With one stream per device (tdseg's design) a block freed
 // and reused by kernels on that stream needs no event: the stream orders them.
 //
-// Uncached (TDSEG_CUDA_CACHING=0 in the environment, read by cuda::Context), every request
+// Uncached (TDSEG_CUDA_CACHING=0 in the environment, read by cuda::Context and the pinned
+// pool), every request
 // goes to the raw allocator at its exact size and every free straight back: slower, but a
 // memory checker (compute-sanitizer memcheck, or AddressSanitizer under the CPU emulation)
 // then sees each tensor's bounds instead of its size class's.
@@ -53,6 +54,8 @@ class CachingAllocator {
   Stats stats() const;
 
   static size_t size_class(size_t bytes);
+  // False when TDSEG_CUDA_CACHING=0 is in the environment (above).
+  static bool caching_from_environment();
 
  private:
   void release_cached();  // with mutex_ held

@@ -2,7 +2,6 @@
 
 #include <array>
 #include <atomic>
-#include <cstdlib>
 #include <mutex>
 #include <string>
 
@@ -34,12 +33,6 @@ int set_current(int device) {
 
 std::atomic<bool> g_allow_tf32{true};
 
-// TDSEG_CUDA_CACHING=0 turns the allocator's cache off (cuda/caching_allocator.h).
-bool caching_from_environment() {
-  const char* e = std::getenv("TDSEG_CUDA_CACHING");
-  return !(e && std::string(e) == "0");
-}
-
 }  // namespace
 
 Context::Context(int d)
@@ -48,7 +41,7 @@ Context::Context(int d)
       blas(stream.get()),
       dnn(stream.get()),
       raw(std::make_unique<CudaRawAllocator>()),
-      allocator(*raw, caching_from_environment()) {
+      allocator(*raw, CachingAllocator::caching_from_environment()) {
   TDSEG_CUDA_CHECK(cudaDeviceGetAttribute(&sm_count, cudaDevAttrMultiProcessorCount, d));
 }
 

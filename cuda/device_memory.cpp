@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "cuda/context.h"
+#include "cuda/pinned_memory.h"
 
 namespace tdseg::device_memory {
 
@@ -34,8 +35,18 @@ void copy(void* dst, Device dst_device, const void* src, Device src_device, size
   }
   cuda::Context& c = cuda::context(src_device.is_cuda() ? src_device.index : dst_device.index);
   TDSEG_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDefault, c.stream.get()));
-  if (dst_device.is_cpu() || src_device.is_cpu()) c.stream.synchronize();
+  // The host reads what it copies in; from pageable memory the driver may still be
+  // reading the source on return. From a pinned block, the pool holds the block until the
+  // copy's event: the host goes on at once.
+  const bool wait = dst_device.is_cpu() ||
+                    (src_device.is_cpu() &&
+                     !cuda::pinned_pool().record_copy(src, bytes, c.stream.get()));
+  if (wait) c.stream.synchronize();
 }
+
+void* allocate_pinned(size_t bytes) { return cuda::pinned_pool().allocate(bytes); }
+
+void release_pinned(void* p) { cuda::pinned_pool().release(p); }
 
 void zero(void* p, Device device, size_t bytes) {
   cuda::Context& c = cuda::context(device.index);

@@ -38,5 +38,7 @@ void copy(void* dst, Device dst_device, const void* src, Device src_device, size
 void zero(void*, Device device, size_t) {
   throw DeviceError(cat("zero: ", device.str(), ": ", cuda::kNotBuilt));
 }
+void* allocate_pinned(size_t) { throw DeviceError(cat("pinned host memory: ", cuda::kNotBuilt)); }
+void release_pinned(void*) {}
 
 }  // namespace tdseg::device_memory

@@ -25,7 +25,10 @@ class Stream {
 
 class Event {
  public:
-  Event() { TDSEG_CUDA_CHECK(cudaEventCreate(&e_)); }
+  // cudaEventDisableTiming for an event that only orders or is waited on: lighter.
+  explicit Event(unsigned flags = cudaEventDefault) {
+    TDSEG_CUDA_CHECK(cudaEventCreateWithFlags(&e_, flags));
+  }
   ~Event() { if (e_) cudaEventDestroy(e_); }
   Event(Event&& o) noexcept : e_(std::exchange(o.e_, nullptr)) {}
   Event& operator=(Event&& o) noexcept { std::swap(e_, o.e_); return *this; }
@@ -34,6 +37,16 @@ class Event {
 
   void record(cudaStream_t s) { TDSEG_CUDA_CHECK(cudaEventRecord(e_, s)); }
   void synchronize() const { TDSEG_CUDA_CHECK(cudaEventSynchronize(e_)); }
+  // Whether the work before the event's record has completed; does not wait.
+  bool done() const {
+    const cudaError_t err = cudaEventQuery(e_);
+    if (err == cudaErrorNotReady) {
+      cudaGetLastError();  // not a failure: keep it out of the next check
+      return false;
+    }
+    TDSEG_CUDA_CHECK(err);
+    return true;
+  }
   // Milliseconds from `start` to this event; both recorded, this one completed.
   float since(const Event& start) const {
     float ms = 0;

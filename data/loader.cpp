@@ -83,6 +83,10 @@ struct Loader::Impl {
     return prepare_eval(s, opt);
   }
 
+  Tensor host_tensor(const Shape& shape, DType dtype) const {
+    return opt.pin_memory ? Tensor::empty_pinned(shape, dtype) : Tensor::empty(shape, dtype);
+  }
+
   // The batch of a claim; an undefined one when stopped midway.
   Batch make(const Claim& c) const {
     const int64_t N = static_cast<int64_t>(c.indices.size());
@@ -94,8 +98,8 @@ struct Loader::Impl {
       if (j == 0) {
         H = s.image.size(1);
         W = s.image.size(2);
-        batch.images = Tensor::empty({N, 3, H, W});
-        batch.masks = Tensor::empty({N, H, W}, DType::Int32);
+        batch.images = host_tensor({N, 3, H, W}, DType::Float32);
+        batch.masks = host_tensor({N, H, W}, DType::Int32);
       }
       if (j > 0)
         check<ShapeError>(s.image.size(1) == H && s.image.size(2) == W, "loader: sample ", s.id,

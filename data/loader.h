@@ -39,6 +39,8 @@ struct LoaderOptions {
   int workers = 2;                      // 0: decode on the calling thread, in next()
   int prefetch = 4;                     // batches decoded ahead
   bool drop_last = true;                // drop each epoch's last, partial batch
+  bool pin_memory = false;              // images and masks in pinned host memory, so that
+                                        // their copy to a GPU is not waited for (CUDA only)
 };
 
 class Loader {

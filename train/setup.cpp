@@ -39,6 +39,7 @@ LoaderOptions train_loader_options(const RunConfig& config) {
   o.max_scale = config.data.max_scale;
   o.seed = config.train.seed;
   o.workers = static_cast<int>(config.data.workers);
+  o.pin_memory = config.device == "cuda";
   return o;
 }
 

@@ -17,6 +17,13 @@ inline std::string gpu_unavailable() {
   return reason;
 }
 
+// Whether the GPU is the CPU emulation of one (tools/cuda_emulator): its results count,
+// its timing does not.
+inline bool gpu_is_emulated() {
+  const cuda::Availability a = cuda::query_devices();
+  return !a.devices.empty() && a.devices[0].name.find("emulation") != std::string::npos;
+}
+
 }  // namespace tdseg::testing
 
 #define TDSEG_REQUIRE_GPU()                                                      \
