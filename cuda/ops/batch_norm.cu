@@ -4,8 +4,13 @@
 // layer with few channels still fills the device (one block per channel would leave 100 of
 // an H100's 132 SMs idle at C = 32); a second kernel adds each channel's P partial sums in
 // order. All sums are in double and in a fixed order (no atomics): results are the same
-// from run to run. The elementwise passes run one thread per element and read the [C]
-// statistics through the cache.
+// from run to run. The elementwise passes run over planes (grid: the N*C planes x chunks of
+// a plane), so each block finds its channel once, with no division per element.
+//
+// Bytes per element in float32, the floor being 8 forward (read x, write y) and 12
+// backward (read x and dy, write dx): training forward 12 (x read for the statistics, then
+// for y), backward 20 (x and dy read for the sums, then for dx), 4 more each with the
+// fused ReLU's y; evaluation 8 and 12.
 #include <algorithm>
 #include <type_traits>
 
@@ -48,19 +53,27 @@ __device__ inline void for_part(int64_t C, int64_t L, int64_t M, Fn&& fn) {
   }
 }
 
-// Pass 1 of the training statistics: partial[c * P + p] = sum x over the part.
-// Pass 2 (kCentred): the sum of (x - mean[c])^2. Each reads M * sizeof(T) bytes per channel.
-template <typename T, bool kCentred>
+// The training statistics in one pass over x: partial[c * P + p] = sum (x - k) and
+// partial[(C + c) * P + p] = sum (x - k)^2 over the part, k = x[n = 0, c, i = 0]. The
+// shift by one of the channel's own values keeps the squares of the order of the spread,
+// so var = sum (x - k)^2 / M - (mean - k)^2 loses no digits where |mean| >> std (the
+// CPU's two passes need no shift). Reads M * sizeof(T) bytes per channel.
+template <typename T>
 __global__ void stats_partials(int64_t C, int64_t L, int64_t M, const T* __restrict__ x,
-                               const double* __restrict__ mean, double* __restrict__ partial) {
-  const double mu = kCentred ? mean[blockIdx.y] : 0.0;
-  double s = 0;
-  for_part(C, L, M, [&](int64_t k) {
-    const double d = x[k] - mu;
-    s += kCentred ? d * d : d;
+                               double* __restrict__ partial) {
+  const int64_t c = blockIdx.y;
+  const double k = x[c * L];
+  double s = 0, s2 = 0;
+  for_part(C, L, M, [&](int64_t e) {
+    const double d = x[e] - k;
+    s += d;
+    s2 += d * d;
   });
   s = block_sum(s);
-  if (threadIdx.x == 0) partial[blockIdx.y * gridDim.x + blockIdx.x] = s;
+  s2 = block_sum(s2);
+  if (threadIdx.x != 0) return;
+  partial[c * gridDim.x + blockIdx.x] = s;
+  partial[(C + c) * gridDim.x + blockIdx.x] = s2;
 }
 
 // The sum of channel c's P partial sums, in order.
@@ -70,25 +83,22 @@ __device__ inline double channel_total(const double* partial, int64_t c, int64_t
   return s;
 }
 
-__global__ void finish_mean(int64_t C, int64_t parts, int64_t M, const double* __restrict__ partial,
-                            double* __restrict__ mean) {
-  for (int64_t c = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; c < C;
-       c += int64_t(gridDim.x) * blockDim.x)
-    mean[c] = channel_total(partial, c, parts) / M;
-}
-
-// Two-pass like the CPU: var = sum (x - mu)^2 / M (biased); the running statistics move
-// towards the batch with the unbiased var * M / (M - 1).
+// mean and var = sum (x - mean)^2 / M (biased, as the CPU) from the shifted sums; the
+// running statistics move towards the batch with the unbiased var * M / (M - 1).
 template <typename T>
-__global__ void finish_stats(int64_t C, int64_t parts, int64_t M, const double* __restrict__ partial,
-                             double momentum, double eps, const double* __restrict__ mean,
-                             T* running_mean, T* running_var, double* __restrict__ invstd) {
+__global__ void finish_stats(int64_t C, int64_t L, int64_t parts, int64_t M,
+                             const T* __restrict__ x, const double* __restrict__ partial,
+                             double momentum, double eps, T* running_mean, T* running_var,
+                             double* __restrict__ mean, double* __restrict__ invstd) {
   for (int64_t c = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; c < C;
        c += int64_t(gridDim.x) * blockDim.x) {
-    const double var = channel_total(partial, c, parts) / M;
+    const double d = channel_total(partial, c, parts) / M;  // mean - k
+    const double var = max(0.0, channel_total(partial, C + c, parts) / M - d * d);
+    const double mu = x[c * L] + d;
+    mean[c] = mu;
     invstd[c] = 1.0 / sqrt(var + eps);
     if (running_mean == nullptr) continue;
-    running_mean[c] = static_cast<T>((1 - momentum) * running_mean[c] + momentum * mean[c]);
+    running_mean[c] = static_cast<T>((1 - momentum) * running_mean[c] + momentum * mu);
     running_var[c] = static_cast<T>((1 - momentum) * running_var[c] +
                                     momentum * var * double(M) / double(M - 1));
   }
@@ -107,21 +117,37 @@ __global__ void running_stats(int64_t C, const T* __restrict__ running_mean,
   }
 }
 
+// The grid of the elementwise passes: x over the N*C planes, y over chunks of a plane of
+// about four elements a thread (within CUDA's 65535 limit on y; the loop covers the rest).
+dim3 plane_grid(int64_t planes, int64_t L) {
+  const int64_t chunks = (L + 4 * kThreads - 1) / (4 * kThreads);
+  return dim3(static_cast<unsigned>(planes), static_cast<unsigned>(std::min<int64_t>(chunks, 65535)));
+}
+
+// Calls fn(i) for this thread's indices i of its block's plane (blockIdx.x).
+template <typename Fn>
+__device__ inline void for_plane(int64_t L, Fn&& fn) {
+  for (int64_t i = blockIdx.y * int64_t(blockDim.x) + threadIdx.x; i < L;
+       i += int64_t(gridDim.y) * blockDim.x)
+    fn(i);
+}
+
 // y = a * x + b with a = weight * invstd and b = bias - a * mean in double (the CPU's
 // order), cast to T, then ReLU when fused. Reads and writes sizeof(T) bytes per element.
 template <typename T, bool kRelu>
-__global__ void batch_norm_apply(int64_t n, int64_t C, int64_t L, const T* __restrict__ x,
+__global__ void batch_norm_apply(int64_t C, int64_t L, const T* __restrict__ x,
                                  const T* __restrict__ weight, const T* __restrict__ bias,
                                  const double* __restrict__ mean,
                                  const double* __restrict__ invstd, T* __restrict__ y) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
-       i += int64_t(gridDim.x) * blockDim.x) {
-    const int64_t c = i / L % C;
-    const double a = weight[c] * invstd[c];
-    const double b = bias[c] - a * mean[c];
-    const T v = static_cast<T>(a * x[i] + b);
-    y[i] = kRelu ? ops::fn::Relu{}(v) : v;
-  }
+  const int64_t plane = blockIdx.x, c = plane % C;
+  const double a = weight[c] * invstd[c];
+  const double b = bias[c] - a * mean[c];
+  const T* xp = x + plane * L;
+  T* yp = y + plane * L;
+  for_plane(L, [&](int64_t i) {
+    const T v = static_cast<T>(a * xp[i] + b);
+    yp[i] = kRelu ? ops::fn::Relu{}(v) : v;
+  });
 }
 
 // dy, masked by the fused ReLU's output (dy where y > 0) when there is one.
@@ -172,24 +198,25 @@ __global__ void finish_backward_sums(int64_t C, int64_t parts, const double* __r
 // dx = k * g                                          (evaluation), k = weight * invstd.
 // Reads x (training only), dy (and y) and writes dx: 3 to 4 * sizeof(T) bytes per element.
 template <typename T, bool kRelu>
-__global__ void batch_norm_dx(int64_t n, int64_t C, int64_t L, double M, bool training,
+__global__ void batch_norm_dx(int64_t C, int64_t L, double M, bool training,
                               const T* __restrict__ x, const T* __restrict__ dy,
                               const T* __restrict__ y, const T* __restrict__ weight,
                               const double* __restrict__ mean,
                               const double* __restrict__ invstd,
                               const double* __restrict__ sums, T* __restrict__ dx) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
-       i += int64_t(gridDim.x) * blockDim.x) {
-    const int64_t c = i / L % C;
-    const T g = masked<T, kRelu>(dy, y, i);
-    const double k = weight[c] * invstd[c];
+  const int64_t plane = blockIdx.x, c = plane % C, base = plane * L;
+  const double mu = mean[c], is = invstd[c], k = weight[c] * is;
+  const double sg = sums[c], sgx = sums[C + c];
+  for_plane(L, [&](int64_t i) {
+    const int64_t e = base + i;
+    const T g = masked<T, kRelu>(dy, y, e);
     if (training) {
-      const double xhat = (x[i] - mean[c]) * invstd[c];
-      dx[i] = static_cast<T>(k / M * (M * g - sums[c] - xhat * sums[C + c]));
+      const double xhat = (x[e] - mu) * is;
+      dx[e] = static_cast<T>(k / M * (M * g - sg - xhat * sgx));
     } else {
-      dx[i] = static_cast<T>(k * g);
+      dx[e] = static_cast<T>(k * g);
     }
-  }
+  });
 }
 
 // Calls fn(std::true_type{}) or fn(std::false_type{}): the ReLU as a template argument.
@@ -219,17 +246,13 @@ void batch_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bia
     using T = decltype(tag);
     if (training) {
       const int64_t M = N * L, parts = channel_parts(C, M, context(x).sm_count);
-      const Tensor partial = Tensor::empty({C * parts}, DType::Float64, x.device());
+      const Tensor partial = Tensor::empty({2 * C * parts}, DType::Float64, x.device());
       const dim3 grid(static_cast<unsigned>(parts), static_cast<unsigned>(C));
-      stats_partials<T, false><<<grid, kChannelThreads, 0, s>>>(C, L, M, ptr<T>(x), nullptr,
-                                                                ptr<double>(partial));
-      finish_mean<<<blocks_for(C), kThreads, 0, s>>>(C, parts, M, ptr<double>(partial),
-                                                     ptr<double>(mean));
-      stats_partials<T, true><<<grid, kChannelThreads, 0, s>>>(C, L, M, ptr<T>(x), ptr<double>(mean),
-                                                               ptr<double>(partial));
+      stats_partials<T><<<grid, kChannelThreads, 0, s>>>(C, L, M, ptr<T>(x), ptr<double>(partial));
       finish_stats<<<blocks_for(C), kThreads, 0, s>>>(
-          C, parts, M, ptr<double>(partial), momentum, eps, ptr<double>(mean),
-          ptr_or_null<T>(running_mean), ptr_or_null<T>(running_var), ptr<double>(invstd));
+          C, L, parts, M, ptr<T>(x), ptr<double>(partial), momentum, eps,
+          ptr_or_null<T>(running_mean), ptr_or_null<T>(running_var), ptr<double>(mean),
+          ptr<double>(invstd));
     } else {
       running_stats<<<blocks_for(C), kThreads, 0, s>>>(C, ptr<T>(running_mean),
                                                        ptr<T>(running_var), eps,
@@ -237,8 +260,8 @@ void batch_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bia
     }
     if (n == 0) return;
     dispatch_relu(relu, [&](auto r) {
-      batch_norm_apply<T, decltype(r)::value><<<blocks_for(n), kThreads, 0, s>>>(
-          n, C, L, ptr<T>(x), ptr<T>(weight), ptr<T>(bias), ptr<double>(mean),
+      batch_norm_apply<T, decltype(r)::value><<<plane_grid(N * C, L), kThreads, 0, s>>>(
+          C, L, ptr<T>(x), ptr<T>(weight), ptr<T>(bias), ptr<double>(mean),
           ptr<double>(invstd), ptr<T>(y));
     });
   });
@@ -271,8 +294,8 @@ void batch_norm_backward(const Tensor& x, const Tensor& weight, const Tensor& dy
             ptr_or_null<T>(dbias));
       }
       if (dx.defined() && n > 0)
-        batch_norm_dx<T, kRelu><<<blocks_for(n), kThreads, 0, s>>>(
-            n, C, L, double(N * L), training, ptr<T>(x), ptr<T>(dy), ptr_or_null<T>(y),
+        batch_norm_dx<T, kRelu><<<plane_grid(N * C, L), kThreads, 0, s>>>(
+            C, L, double(N * L), training, ptr<T>(x), ptr<T>(dy), ptr_or_null<T>(y),
             ptr<T>(weight), ptr<double>(mean), ptr<double>(invstd), ptr<double>(sums),
             ptr<T>(dx));
     });

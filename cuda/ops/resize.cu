@@ -8,6 +8,11 @@
 // whose float32 order (hence result) changes from run to run and which contends where
 // upsampling makes many outputs hit one input; the gather is deterministic, writes each
 // dx once, and needs no zero fill.
+//
+// The taps of both axes are computed once per call, into a table the kernels read through
+// the cache (a tap is a floor of a double product: cheap, but not once per candidate
+// reader). The grids run over (chunks of a plane, planes), with 32-bit indices within a
+// plane: no 64-bit division per pixel, which costs more than the pixel's memory traffic.
 #include "cuda/context.h"
 #include "cuda/launch.h"
 #include "cuda/ops/resize.h"
@@ -17,18 +22,18 @@ namespace tdseg::cuda {
 namespace {
 
 struct Tap {
-  int64_t i0, i1;  // the two input indices
-  double l;        // weight of i1; i0 gets 1 - l
+  int i0, i1;  // the two input indices
+  double l;    // weight of i1; i0 gets 1 - l
 };
 
-__device__ inline Tap tap(int64_t o, int64_t in, double scale) {
+__device__ inline Tap tap(int o, int in, double scale) {
   const double src = o * scale;
-  const int64_t i0 = min(static_cast<int64_t>(floor(src)), in - 1);
+  const int i0 = min(static_cast<int>(floor(src)), in - 1);
   return {i0, min(i0 + 1, in - 1), src - i0};
 }
 
-// The weight with which output sample o reads input sample i (both taps may be i).
-__device__ inline double weight_of(const Tap& t, int64_t i) {
+// The weight with which output sample o, of taps t, reads input sample i (both taps may be i).
+__device__ inline double weight_of(const Tap& t, int i) {
   return (t.i0 == i ? 1 - t.l : 0.0) + (t.i1 == i ? t.l : 0.0);
 }
 
@@ -36,87 +41,130 @@ inline double scale_of(int64_t in, int64_t out) {
   return out > 1 ? static_cast<double>(in - 1) / (out - 1) : 0.0;
 }
 
+// taps[0, OH) of the rows, taps[OH, OH + OW) of the columns.
+__global__ void make_taps(int H, int OH, double sy, int W, int OW, double sx, Tap* taps) {
+  for (int o = blockIdx.x * blockDim.x + threadIdx.x; o < OH + OW; o += gridDim.x * blockDim.x)
+    taps[o] = o < OH ? tap(o, H, sy) : tap(o - OH, W, sx);
+}
+
+// Calls fn(k, i) for this thread's pixels i of plane k: grid x over chunks of a plane of
+// `plane` pixels, grid y over the planes (the loop covers more than 65535).
+template <typename Fn>
+__device__ inline void for_pixels(int64_t planes, int plane, Fn&& fn) {
+  for (int64_t k = blockIdx.y; k < planes; k += gridDim.y)
+    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < plane; i += gridDim.x * blockDim.x)
+      fn(k, i);
+}
+
+dim3 pixel_grid(int64_t planes, int64_t plane) {
+  return dim3(blocks_for(plane), static_cast<unsigned>(std::min<int64_t>(planes, 65535)));
+}
+
 // One thread per output pixel: reads 4 input pixels (neighbouring threads share them
 // through the cache) and writes sizeof(T) bytes.
 template <typename T>
-__global__ void resize_forward(int64_t n, int64_t H, int64_t W, int64_t OH, int64_t OW,
-                               double sy, double sx, const T* __restrict__ x,
-                               T* __restrict__ out) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
-       i += int64_t(gridDim.x) * blockDim.x) {
-    const int64_t ox = i % OW, oy = i / OW % OH, k = i / (OW * OH);
-    const Tap a = tap(oy, H, sy), b = tap(ox, W, sx);
+__global__ void resize_forward(int64_t planes, int H, int W, int OH, int OW,
+                               const Tap* __restrict__ ty, const Tap* __restrict__ tx,
+                               const T* __restrict__ x, T* __restrict__ out) {
+  for_pixels(planes, OH * OW, [&](int64_t k, int i) {
+    const int oy = i / OW, ox = i - oy * OW;
+    const Tap a = ty[oy], b = tx[ox];
     const T* p = x + k * H * W;
     const double top = p[a.i0 * W + b.i0] * (1 - b.l) + p[a.i0 * W + b.i1] * b.l;
     const double bot = p[a.i1 * W + b.i0] * (1 - b.l) + p[a.i1 * W + b.i1] * b.l;
-    out[i] = static_cast<T>(top * (1 - a.l) + bot * a.l);
-  }
+    out[k * OH * OW + i] = static_cast<T>(top * (1 - a.l) + bot * a.l);
+  });
 }
 
 // The output samples [lo, hi] that may read input sample i: they have o * scale in
 // [i - 1, i + 1), so o in [(i - 1) / scale, (i + 1) / scale), widened by one on each side
 // against rounding; weight_of() then decides exactly, with the forward's own taps. With
 // scale == 0 every output sample reads input 0 (and input min(1, in - 1) with weight 0).
-__device__ inline void readers(int64_t i, int64_t out, double scale, int64_t& lo, int64_t& hi) {
+__device__ inline void readers(int i, int out, double scale, int& lo, int& hi) {
   if (scale == 0) {
     lo = 0;
     hi = out - 1;
     return;
   }
-  lo = max(int64_t(0), static_cast<int64_t>(floor((i - 1) / scale)) - 1);
-  hi = min(out - 1, static_cast<int64_t>(ceil((i + 1) / scale)) + 1);
+  lo = max(0, static_cast<int>(floor((i - 1) / scale)) - 1);
+  hi = min(out - 1, static_cast<int>(ceil((i + 1) / scale)) + 1);
 }
 
-// One thread per input pixel: dx[k, iy, ix] = sum over (oy, ox) of dy[k, oy, ox] *
-// w(oy -> iy) * w(ox -> ix). Reads about (2 / sy + 3) * (2 / sx + 3) dy values (the
+// One thread per input pixel: dx[k, iy, ix] = sum over (oy, ox) of w(oy -> iy) *
+// dy[k, oy, ox] * w(ox -> ix). Reads about (2 / sy + 3) * (2 / sx + 3) dy values (the
 // readers' window, shared by neighbouring threads through the cache) and writes
 // sizeof(T) bytes.
 template <typename T>
-__global__ void resize_backward(int64_t n, int64_t H, int64_t W, int64_t OH, int64_t OW,
-                                double sy, double sx, const T* __restrict__ dy,
+__global__ void resize_backward(int64_t planes, int H, int W, int OH, int OW, double sy,
+                                double sx, const Tap* __restrict__ ty,
+                                const Tap* __restrict__ tx, const T* __restrict__ dy,
                                 T* __restrict__ dx) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
-       i += int64_t(gridDim.x) * blockDim.x) {
-    const int64_t ix = i % W, iy = i / W % H, k = i / (W * H);
-    const T* g = dy + k * OH * OW;
-    int64_t y_lo, y_hi, x_lo, x_hi;
+  for_pixels(planes, H * W, [&](int64_t k, int i) {
+    const int iy = i / W, ix = i - iy * W;
+    int y_lo, y_hi, x_lo, x_hi;
     readers(iy, OH, sy, y_lo, y_hi);
     readers(ix, OW, sx, x_lo, x_hi);
     double s = 0;
-    for (int64_t oy = y_lo; oy <= y_hi; ++oy) {
-      const double wy = weight_of(tap(oy, H, sy), iy);
+    for (int oy = y_lo; oy <= y_hi; ++oy) {
+      const double wy = weight_of(ty[oy], iy);
       if (wy == 0) continue;
-      for (int64_t ox = x_lo; ox <= x_hi; ++ox) {
-        const double wx = weight_of(tap(ox, W, sx), ix);
-        if (wx != 0) s += g[oy * OW + ox] * wy * wx;
+      const T* g = dy + (k * OH + oy) * OW;
+      double row = 0;
+      for (int ox = x_lo; ox <= x_hi; ++ox) {
+        const double wx = weight_of(tx[ox], ix);
+        if (wx != 0) row += g[ox] * wx;
       }
+      s += wy * row;
     }
-    dx[i] = static_cast<T>(s);
-  }
+    dx[k * H * W + i] = static_cast<T>(s);
+  });
+}
+
+// The taps of the resize from [H, W] to [OH, OW], on x's device (OH + OW entries).
+Tensor taps_for(const Tensor& like, int64_t H, int64_t W, int64_t OH, int64_t OW) {
+  const int64_t n = OH + OW, bytes = n * int64_t(sizeof(Tap));
+  const Tensor t = Tensor::empty({(bytes + 7) / 8}, DType::Float64, like.device());
+  make_taps<<<blocks_for(n), kThreads, 0, stream(like)>>>(
+      int(H), int(OH), scale_of(H, OH), int(W), int(OW), scale_of(W, OW),
+      static_cast<Tap*>(t.data_ptr()));
+  return t;
+}
+
+// The kernels index a plane in 32 bits.
+void check_plane(const char* op, int64_t H, int64_t W) {
+  check<ShapeError>(H * W < (int64_t(1) << 31), op, ": a plane of ", H, "x", W,
+                    " has 2^31 pixels or more, beyond the kernels' 32-bit indices");
 }
 
 }  // namespace
 
 void resize_bilinear(const Tensor& x, const Tensor& out) {
   const int64_t H = x.size(2), W = x.size(3), OH = out.size(2), OW = out.size(3);
-  const int64_t n = out.numel();
-  if (n == 0) return;
+  const int64_t planes = x.size(0) * x.size(1);
+  if (out.numel() == 0) return;
+  check_plane("cuda resize_bilinear", std::max(H, OH), std::max(W, OW));
+  const Tensor taps = taps_for(x, H, W, OH, OW);
+  const Tap* ty = static_cast<const Tap*>(taps.data_ptr());
   dispatch_floating(x.dtype(), "cuda resize_bilinear", [&](auto tag) {
     using T = decltype(tag);
-    resize_forward<<<blocks_for(n), kThreads, 0, stream(x)>>>(
-        n, H, W, OH, OW, scale_of(H, OH), scale_of(W, OW), ptr<T>(x), ptr<T>(out));
+    resize_forward<<<pixel_grid(planes, OH * OW), kThreads, 0, stream(x)>>>(
+        planes, int(H), int(W), int(OH), int(OW), ty, ty + OH, ptr<T>(x), ptr<T>(out));
   });
   TDSEG_LAUNCH_CHECK();
 }
 
 void resize_bilinear_backward(const Tensor& dy, const Tensor& dx) {
   const int64_t H = dx.size(2), W = dx.size(3), OH = dy.size(2), OW = dy.size(3);
-  const int64_t n = dx.numel();
-  if (n == 0) return;
+  const int64_t planes = dx.size(0) * dx.size(1);
+  if (dx.numel() == 0) return;
+  check_plane("cuda resize_bilinear backward", std::max(H, OH), std::max(W, OW));
+  const Tensor taps = taps_for(dy, H, W, OH, OW);
+  const Tap* ty = static_cast<const Tap*>(taps.data_ptr());
   dispatch_floating(dy.dtype(), "cuda resize_bilinear backward", [&](auto tag) {
     using T = decltype(tag);
-    resize_backward<<<blocks_for(n), kThreads, 0, stream(dy)>>>(
-        n, H, W, OH, OW, scale_of(H, OH), scale_of(W, OW), ptr<T>(dy), ptr<T>(dx));
+    resize_backward<<<pixel_grid(planes, H * W), kThreads, 0, stream(dy)>>>(
+        planes, int(H), int(W), int(OH), int(OW), scale_of(H, OH), scale_of(W, OW), ty,
+        ty + OH, ptr<T>(dy), ptr<T>(dx));
   });
   TDSEG_LAUNCH_CHECK();
 }

@@ -40,9 +40,11 @@ struct RunningStats {
 };
 
 // batch_norm2d (or batch_norm_relu2d) of x [N, C, H, W] with weight in [0.5, 1.5), a
-// random bias, and running statistics drawn from a fixed seed on x's device.
+// random bias, and running statistics drawn from a fixed seed on x's device. x is normal,
+// or uniform in [offset - 1, offset + 1) when offset is not 0 (a mean far from 0 against
+// the spread: the GPU's one-pass variance must lose no digits there).
 ParityCase bn_case(const std::string& name, Shape shape, DType dtype, bool training, bool relu,
-                   std::shared_ptr<RunningStats> after) {
+                   std::shared_ptr<RunningStats> after, double offset) {
   const int64_t C = shape[1];
   auto op = [=](V x) {
     Generator gen(7);
@@ -55,7 +57,9 @@ ParityCase bn_case(const std::string& name, Shape shape, DType dtype, bool train
     return y;
   };
   return {name,
-          {randn_input(shape, dtype), uniform_input({C}, 0.5, 1.5, dtype),
+          {offset == 0 ? randn_input(shape, dtype)
+                       : uniform_input(shape, offset - 1, offset + 1, dtype),
+           uniform_input({C}, 0.5, 1.5, dtype),
            randn_input({C}, dtype)},
           op};
 }
@@ -67,6 +71,7 @@ TEST(GpuParity, BatchNorm) {
     Shape shape;
     DType dtype;
     bool training, relu;
+    double offset = 0;
   };
   const Case cases[] = {
       {"train", {16, 21, 33, 31}, DType::Float32, true, false},
@@ -82,12 +87,14 @@ TEST(GpuParity, BatchNorm) {
       {"relu eval", {1, 21, 33, 33}, DType::Float32, false, true},
       {"relu train float64", {2, 21, 17, 13}, F64, true, true},
       {"relu eval float64", {1, 21, 17, 13}, F64, false, true},
+      {"train mean 1000", {16, 21, 17, 13}, DType::Float32, true, false, 1000},
+      {"train mean -3000 float64", {2, 21, 17, 13}, F64, true, false, -3000},
   };
   for (const Case& k : cases) {
     SCOPED_TRACE(k.name);
     const bool f64 = k.dtype == F64;
     auto after = std::make_shared<RunningStats>();
-    ParityCase c = bn_case(k.name, k.shape, k.dtype, k.training, k.relu, after);
+    ParityCase c = bn_case(k.name, k.shape, k.dtype, k.training, k.relu, after, k.offset);
     expect_parity(f64 ? f64_case(c) : reduction_case(c));
     ASSERT_EQ(after->mean.size(), 2u);
     const double tol = f64 ? 1e-10 : 1e-6;  // one cast to T of a double blend
@@ -201,6 +208,8 @@ std::vector<ParityCase> resize_cases() {
       reduction_case({"resize 1x1->1x1", {randn_input({2, 3, 1, 1})}, resize(1, 1)}),
       reduction_case({"resize 17x13->1x9", {randn_input({2, 3, 17, 13})}, resize(1, 9)}),
       reduction_case({"resize identity", {randn_input({16, 1, 17, 13})}, resize(17, 13)}),
+      // More planes than a grid's y extent (65535): the kernels loop over the rest.
+      reduction_case({"resize 66000 planes", {randn_input({2, 33000, 3, 2})}, resize(5, 3)}),
       f64_case({"resize float64 up", {randn_input({2, 21, 17, 13}, F64)}, resize(65, 49)}),
       f64_case({"resize float64 down", {randn_input({2, 21, 17, 13}, F64)}, resize(5, 7)}),
   };
