@@ -80,11 +80,13 @@ void write_text(const fs::path& path, const std::string& text) {
   fs::rename(tmp, path);
 }
 
-StdExtras train_extras(const DeepLabConfig& mc, const Batch& batch) {
+// The head's data for a batch; the edge weight from `images`, the batch's images on the
+// model's device (computed there).
+StdExtras train_extras(const DeepLabConfig& mc, const Batch& batch, const Tensor& images) {
   StdExtras e;
   if (mc.head.prior == StdPrior::VP) e.volumes = batch.volumes;
   if (mc.head.prior == StdPrior::SS) e.centers = batch.centers;
-  if (mc.head.prior != StdPrior::None && mc.head.edge_weight) e.edge = edge_weight(batch.images);
+  if (mc.head.prior != StdPrior::None && mc.head.edge_weight) e.edge = edge_weight(images);
   return e;
 }
 
@@ -193,7 +195,8 @@ TrainResult train(const RunConfig& config, const TrainOptions& options) {
     const double lr = poly_lr(config.train.lr, step - 1, iters, config.train.poly_power);
     model.train();
     model.seed_dropout(step_seed(config.train.seed, step));
-    const Tensor z = model.forward(batch.images.to(device), train_extras(mc, batch));
+    const Tensor images = batch.images.to(device);
+    const Tensor z = model.forward(images, train_extras(mc, batch, images));
     const Tensor loss = ops::cross_entropy(z, batch.masks.to(device));  // fused nll(log_softmax)
     const double value = loss.item();
     if (!std::isfinite(value))

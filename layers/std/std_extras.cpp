@@ -2,8 +2,10 @@
 
 #include <cmath>
 
+#include "core/device_memory.h"
 #include "core/ops/checks.h"
 #include "core/ops/loss.h"
+#include "layers/std/std_extras_cuda.h"
 
 namespace tdseg {
 
@@ -13,6 +15,13 @@ Tensor star_field(const Tensor& centers, int64_t H, int64_t W) {
   check<ShapeError>(centers.dim() == 2 && centers.size(1) == 2, op, ": centres must be [N, 2] (cx, cy), got ",
                     shape_str(centers.shape()));
   const int64_t N = centers.size(0);
+  if constexpr (kCudaBuilt) {
+    if (centers.device().is_cuda()) {
+      Tensor s = Tensor::empty({N, 2, H, W}, centers.dtype(), centers.device());
+      cuda::star_field(centers.detach().contiguous(), s);
+      return s;
+    }
+  }
   const Tensor cc = host_copy(centers);
   Tensor s = Tensor::empty({N, 2, H, W}, centers.dtype());
   dispatch_floating(centers.dtype(), op, [&](auto tag) {
@@ -36,6 +45,13 @@ Tensor star_centroids(const Tensor& u, int64_t i) {
   ops::check_rank(op, u, 4, "u [N, C, H, W]");
   check<ValueError>(i >= 0 && i < u.size(1), op, ": star class ", i, " is outside [0, ", u.size(1), ")");
   const int64_t N = u.size(0), C = u.size(1), H = u.size(2), W = u.size(3);
+  if constexpr (kCudaBuilt) {
+    if (u.device().is_cuda()) {
+      Tensor c = Tensor::empty({N, 2}, u.dtype(), u.device());
+      cuda::star_centroids(u.detach().contiguous(), i, c);
+      return c;
+    }
+  }
   const Tensor uc = host_copy(u);
   Tensor c = Tensor::empty({N, 2}, u.dtype());
   dispatch_floating(u.dtype(), op, [&](auto tag) {
@@ -99,6 +115,13 @@ Tensor edge_weight(const Tensor& image) {
   ops::check_floating(op, image);
   ops::check_rank(op, image, 4, "image [N, C, H, W]");
   const int64_t N = image.size(0), C = image.size(1), H = image.size(2), W = image.size(3);
+  if constexpr (kCudaBuilt) {
+    if (image.device().is_cuda()) {
+      Tensor e = Tensor::empty({N, 1, H, W}, image.dtype(), image.device());
+      cuda::edge_weight(image.detach().contiguous(), e);
+      return e;
+    }
+  }
   const Tensor v = host_copy(image).to(DType::Float64);
   Tensor e = Tensor::empty({N, 1, H, W}, image.dtype());
   dispatch_floating(image.dtype(), op, [&](auto tag) {

@@ -1,6 +1,7 @@
 // The data an STD block may take besides the logits: star fields and centres (SS-STD),
 // target volumes (VP-STD) and the edge weight of section 3.3. None carries a gradient.
-// They are computed on the host and returned on the device of their input.
+// Each is computed on the device of its input: on the host, or by its CUDA twin
+// (std_extras_cuda.h).
 #pragma once
 #include "core/tensor.h"
 

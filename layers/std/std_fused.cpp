@@ -420,8 +420,10 @@ Tensor run_cuda(const Tensor& o, const StdParams& params, const StdExtras& extra
   }
   pb.taps = Tensor::from_vector<T>({2, C, K}, tap_values).to(device);
   if (cfg.edge_weight) pb.edge = extras.edge.detach().to(device).contiguous();
-  if (cfg.prior == StdPrior::SS)
-    pb.s = star_field(extras.centers.detach(), H, W).to(dtype_of<T>()).to(device);
+  if (cfg.prior == StdPrior::SS) {  // on the centres' device: std_block put them on o's
+    pb.s = star_field(extras.centers.detach(), H, W).to(device);
+    if (pb.s.dtype() != dtype_of<T>()) pb.s = pb.s.to(dtype_of<T>());
+  }
   if (cfg.prior == StdPrior::VP) {
     const std::vector<T> log_v = log_volumes<T>(extras.volumes, static_cast<T>(pb.floor));
     pb.log_v = Tensor::from_vector<T>({N, C}, log_v).to(device);
