@@ -8,7 +8,9 @@
 # bench-ops, bench-std, bench-step (tdseg bench ...); reference (the PyTorch check and timing
 # of the STD blocks); timm (the timm weight-import check); versions (the kernel harnesses
 # of tools/kernels/: versions of the STD iteration's kernels, checked and timed);
-# sanitize-tile (those harnesses under memcheck and racecheck, at a small shape).
+# sanitize-tile (those harnesses under memcheck and racecheck, at a small shape); profile
+# (Nsight Compute on the bandwidth-bound kernels of bench std and bench ops, one line per
+# kernel: median duration, DRAM and SM throughput, occupancy, registers).
 # GPU_CHECK_SECONDS (default 560) bounds the whole run: each stage gets what is left, so one
 # device call (10 minutes at most) always returns its logs. Logs: $OUT/logs.tgz, one file per
 # stage, and a table of the stages (exit code, seconds) on stdout.
@@ -42,6 +44,7 @@ fi
 echo "cuDNN header: ${cudnn_header:-not found}" >>"$logs/machine.txt"
 
 gpu_tests='CachingAllocator*:DeviceTensor*:Gpu*'
+profiled='rows_kernel|kernel_term_cols_kernel|argument_softmax_kernel|adjoint_softmax_kernel|head_kernel|kernel_term_adjoint_cols_kernel|softmax_backward_kernel|ss_dual_step_kernel|ss_dual_backward_kernel|vp_dual_step_kernel|vp_planes_kernel|vp_softmax_backward_kernel|cross_entropy_partials|cross_entropy_backward_kernel|stats_partials|batch_norm_apply|backward_partials|batch_norm_dx|resize_forward|resize_backward'
 sanitize="env TDSEG_CUDA_CACHING=0 compute-sanitizer --error-exitcode 1 --tool"
 declare -A command=(
   [build]="cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DTDSEG_CUDA=ON
@@ -62,6 +65,12 @@ declare -A command=(
   [sanitize-tile]="for h in adjoint_softmax_versions blur_softmax_versions; do
                      $sanitize memcheck build-gpu/\$h 2 5 37 45 1 &&
                      $sanitize racecheck build-gpu/\$h 2 5 37 45 1 || exit 1; done"
+  # bench std at a quarter of VOC's batch: the first 400 launches of those kernels.
+  [profile]="for run in 'std --shape 4,21,513,513 --repeat 1' 'ops --repeat 1'; do
+               ncu --clock-control none --print-kernel-base function --section SpeedOfLight
+                   --section Occupancy --section LaunchStats --kernel-name regex:'$profiled'
+                   --launch-count 400 --csv --page details build-gpu/tdseg bench \$run
+                   | python3 tools/ncu_summary.py || exit 1; done"
 )
 status=0
 summary=""
