@@ -1,18 +1,33 @@
 // CUDA twin of the update loops of train/optimizer.cpp (same formulas, same float32
-// arithmetic, one thread per element): w, g and the slots are contiguous float32 tensors
-// on one device.
+// arithmetic), for all of a model's parameters at once: a launch takes up to 40 tensors,
+// their addresses in its arguments, and gives each tensor one block per chunk of its
+// elements (PyTorch's multi-tensor apply). A model of P parameter tensors costs
+// ceil(P / 40) launches an update instead of P (and 2P for the norm), most of them over a
+// few hundred values, where a launch's fixed cost is the whole of its time.
 #pragma once
+#include <vector>
+
 #include "core/tensor.h"
 
 namespace tdseg::cuda {
 
+// One parameter: contiguous float32 arrays of one size on one device (slot2 for Adam
+// only), and its weight decay.
+struct UpdateTarget {
+  Tensor w, g, slot1, slot2;
+  float weight_decay = 0;
+};
+
 struct UpdateScalars {
-  float rate, momentum, weight_decay, clip;  // SGD and Adam
+  float rate, momentum, clip;                         // SGD and Adam
   double beta1, beta2, correction1, correction2, lr;  // Adam: b1, b2, 1 - b1^t, 1 - b2^t
 };
 
-void sgd_update(const Tensor& w, const Tensor& g, const Tensor& velocity, const UpdateScalars& s);
-void adam_update(const Tensor& w, const Tensor& g, const Tensor& m, const Tensor& v,
-                 const UpdateScalars& s);
+void sgd_update(const std::vector<UpdateTarget>& targets, const UpdateScalars& s);
+void adam_update(const std::vector<UpdateTarget>& targets, const UpdateScalars& s);
+
+// sums[k] = the sum of squares of xs[k] (float32, on one device), in double and in a fixed
+// order; sums is float64 [xs.size()] on that device.
+void sum_squares(const std::vector<Tensor>& xs, const Tensor& sums);
 
 }  // namespace tdseg::cuda

@@ -5,7 +5,6 @@
 
 #include "core/autograd.h"
 #include "core/device_memory.h"
-#include "cuda/ops/reduce.h"
 #include "cuda/optimizer.h"
 
 namespace tdseg {
@@ -51,13 +50,13 @@ double Optimizer::squared_norm() const {
   double sq = 0;
   if (params_.empty()) return sq;
   if (params_.front().second.device().is_cuda()) {
-    // One device sum per parameter into a vector, read back once, added in order.
+    // One device sum per gradient into a vector, read back once, added in order.
+    std::vector<Tensor> grads;
+    for (const auto& [_, p] : params_)
+      if (const Tensor g = p.grad(); g.defined()) grads.push_back(g.contiguous());
     const Device d = params_.front().second.device();
-    const Tensor sums = Tensor::zeros({static_cast<int64_t>(params_.size())}, DType::Float64, d);
-    for (size_t k = 0; k < params_.size(); ++k)
-      if (const Tensor g = params_[k].second.grad(); g.defined()) {
-        if constexpr (kCudaBuilt) cuda::sum_squares(g.contiguous(), sums, static_cast<int64_t>(k));
-      }
+    const Tensor sums = Tensor::empty({static_cast<int64_t>(grads.size())}, DType::Float64, d);
+    if constexpr (kCudaBuilt) cuda::sum_squares(grads, sums);
     const Tensor host = sums.to(Device::cpu());
     for (int64_t k = 0; k < host.numel(); ++k) sq += host.data<double>()[k];
     return sq;
@@ -82,23 +81,17 @@ double Optimizer::step(double lr) {
   const double b1 = options_.momentum, b2 = options_.beta2;
   const double c1 = 1 - std::pow(b1, static_cast<double>(steps_));
   const double c2 = 1 - std::pow(b2, static_cast<double>(steps_));
+  std::vector<cuda::UpdateTarget> on_gpu;  // updated together after the loop
   for (size_t k = 0; k < params_.size(); ++k) {
     const auto& [name, p] = params_[k];
     const Tensor grad = p.grad();
     if (!grad.defined()) continue;
     const Tensor g = grad.contiguous();
     const float wd = decays(name, p) ? static_cast<float>(options_.weight_decay) : 0.0f;
-    if constexpr (kCudaBuilt) {
-      if (p.device().is_cuda()) {
-        const cuda::UpdateScalars s{static_cast<float>(lr), static_cast<float>(b1), wd, clip,
-                                    b1, b2, c1, c2, lr};
-        if (adam)
-          cuda::adam_update(p, g, slot1_[k], slot2_[k], s);
-        else
-          cuda::sgd_update(p, g, slot1_[k], s);
-        p.zero_grad();
-        continue;
-      }
+    if (p.device().is_cuda()) {
+      on_gpu.push_back({p, g, slot1_[k], adam ? slot2_[k] : Tensor(), wd});
+      p.zero_grad();  // the update holds g
+      continue;
     }
     float* w = p.data<float>();
     const float* d = g.data<float>();
@@ -120,6 +113,14 @@ double Optimizer::step(double lr) {
       }
     }
     p.zero_grad();
+  }
+  if constexpr (kCudaBuilt) {
+    const cuda::UpdateScalars s{static_cast<float>(lr), static_cast<float>(b1), clip, b1, b2, c1,
+                                c2, lr};
+    if (adam)
+      cuda::adam_update(on_gpu, s);
+    else
+      cuda::sgd_update(on_gpu, s);
   }
   return norm;
 }

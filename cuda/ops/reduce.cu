@@ -13,14 +13,12 @@ namespace {
 
 constexpr int kPartials = 1024;
 
-template <typename T, bool kSquare>
+template <typename T>
 __global__ void partial_sums(int64_t n, const T* __restrict__ x, double* __restrict__ partial) {
   double s = 0;
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
-       i += int64_t(gridDim.x) * blockDim.x) {
-    const double v = x[i];
-    s += kSquare ? v * v : v;
-  }
+       i += int64_t(gridDim.x) * blockDim.x)
+    s += x[i];
   s = block_sum(s);
   if (threadIdx.x == 0) partial[blockIdx.x] = s;
 }
@@ -50,21 +48,8 @@ void sum_all(const Tensor& x, const Tensor& out, double factor) {
   const Tensor partial = Tensor::empty({parts}, DType::Float64, x.device());
   dispatch_floating(x.dtype(), "cuda sum", [&](auto tag) {
     using T = decltype(tag);
-    partial_sums<T, false><<<parts, kThreads, 0, stream(x)>>>(n, ptr<T>(x), ptr<double>(partial));
+    partial_sums<T><<<parts, kThreads, 0, stream(x)>>>(n, ptr<T>(x), ptr<double>(partial));
     finish_sum<<<1, 1024, 0, stream(x)>>>(parts, ptr<double>(partial), ptr<T>(out), factor);
-  });
-  TDSEG_LAUNCH_CHECK();
-}
-
-void sum_squares(const Tensor& x, const Tensor& sums, int64_t index) {
-  const int64_t n = x.numel();
-  const int parts = static_cast<int>(std::min<int64_t>(blocks_for(n), kPartials));
-  const Tensor partial = Tensor::empty({parts}, DType::Float64, x.device());
-  dispatch_floating(x.dtype(), "cuda sum_squares", [&](auto tag) {
-    using T = decltype(tag);
-    partial_sums<T, true><<<parts, kThreads, 0, stream(x)>>>(n, ptr<T>(x), ptr<double>(partial));
-    finish_sum<<<1, 1024, 0, stream(x)>>>(parts, ptr<double>(partial),
-                                          ptr<double>(sums) + index, 1.0);
   });
   TDSEG_LAUNCH_CHECK();
 }
