@@ -11,6 +11,7 @@
 //   ss_dual_step     q <- max(q - tau s . grad u_i, 0) (Algorithm 3): 20/C B
 //   head             go += gz / eps, gP = -gz / eps, <gz, z_{t+1}>, <gP, P>: 20 (24) B
 //   vp_planes, vp_softmax_backward, vp_dual_from_ga   the VP backward: 8, 32, 4 B
+//   vp_fold          ga through w, folded into gz for the tile kernel (below): 16 B
 //   ss_dual_backward, ss_div                          the SS backward: 32/C, 16/C B
 //   softmax_backward gz = u (gu - sum_c u gu): reads u, gu, writes gz: 12 B
 //   adjoint_softmax  head, adjoint blur and softmax_backward in one, where it applies
@@ -176,8 +177,21 @@ __global__ void vp_planes_kernel(int64_t L, const T* __restrict__ gz, const T* _
   }
 }
 
+// The softmax backward through w = softmax(a_t) at pixel p (softmax_backward_cpu):
+// ga_c = w_c (dS_c - sum_k w_k dS_k), the sum in double; fn(i, ga_c) for each class's
+// element i.
+template <typename T, typename Fn>
+__device__ inline void vp_ga_at(const Dims& d, const T* w, const T* dS, int64_t p, Fn&& fn) {
+  const int64_t n = p / d.L, base = n * d.C * d.L + (p - n * d.L);
+  const T* dSn = dS + n * d.C;
+  double s = 0;
+  for (int64_t c = 0, i = base; c < d.C; ++c, i += d.L) s += static_cast<double>(dSn[c]) * w[i];
+  for (int64_t c = 0, i = base; c < d.C; ++c, i += d.L)
+    fn(i, static_cast<T>(w[i] * (dSn[c] - s)));
+}
+
 // VP backward through w = softmax(a_t), a_t = (o - lambda P + q_t) / eps, one thread per
-// pixel: ga_c = w_c (dS_c - sum_k w_k dS_k) (softmax_backward_cpu), then
+// pixel: ga (vp_ga_at), then
 //   go += ga / eps,  gP -= ga / eps (final: partial[lambda] = <gP, P>, gP <- lambda gP),
 //   partial[eps] = <ga, a_t>;  ga is kept for the planes' sums.
 // Reads w, a, P, go, gP (w twice, from L1/L2), writes go, gP, ga: 32 B per element in fp32.
@@ -189,25 +203,35 @@ __global__ void vp_softmax_backward_kernel(Dims d, const T* __restrict__ w,
                                            T eps, double* __restrict__ partial) {
   double s_eps = 0, s_lambda = 0;
   for (int64_t p = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; p < d.pixels();
-       p += int64_t(gridDim.x) * blockDim.x) {
-    const int64_t n = p / d.L, base = n * d.C * d.L + (p - n * d.L);
-    const T* dSn = dS + n * d.C;
-    double s = 0;
-    for (int64_t c = 0, i = base; c < d.C; ++c, i += d.L) s += static_cast<double>(dSn[c]) * w[i];
-    for (int64_t c = 0, i = base; c < d.C; ++c, i += d.L) {
-      const T g = static_cast<T>(w[i] * (dSn[c] - s));
+       p += int64_t(gridDim.x) * blockDim.x)
+    vp_ga_at(d, w, dS, p, [&](int64_t i, T g) {
       ga[i] = g;
       go[i] += g / eps;
       const T gp = gP[i] - g / eps;
       s_eps += static_cast<double>(g) * a[i];
       s_lambda += static_cast<double>(gp) * P[i];
       gP[i] = gp * lambda;
-    }
-  }
+    });
   s_eps = block_sum(s_eps);
   if (threadIdx.x == 0) partial[blockIdx.x] = s_eps;
   s_lambda = block_sum(s_lambda);
   if (threadIdx.x == 0) partial[kPartials + blockIdx.x] = s_lambda;
+}
+
+// VP backward where the tile kernel runs (only dL/do asked for): ga (vp_ga_at) folded
+// into the gradient the tile kernel takes, gz' = gz + ga: its go += gz' / eps and
+// gP = -lambda gz' / eps are then the head's and this softmax backward's terms together.
+// ga is kept for the planes' sums. Reads w, gz, writes ga, gz': 16 B per element in fp32.
+template <typename T>
+__global__ void vp_fold_kernel(Dims d, const T* __restrict__ w, const T* __restrict__ dS,
+                               const T* __restrict__ gz, T* __restrict__ ga,
+                               T* __restrict__ folded) {
+  for (int64_t p = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; p < d.pixels();
+       p += int64_t(gridDim.x) * blockDim.x)
+    vp_ga_at(d, w, dS, p, [&](int64_t i, T g) {
+      ga[i] = g;
+      folded[i] = gz[i] + g;
+    });
 }
 
 // VP backward, the dual through a_t: gq_t = gq_{t+1} + sum_x ga / eps. One block per
@@ -353,16 +377,17 @@ struct Launch {
         eps(static_cast<T>(p.eps)),
         tau(static_cast<T>(p.tau)),
         tile_backward(!p.edge.defined() && std_tile::tile_fits(p.kernel_size) &&
-                      p.prior != StdPrior::VP && !p.need_lambda && !p.need_eps && !p.need_sigma) {}
+                      !p.need_lambda && !p.need_eps && !p.need_sigma) {}
 
   const StdFusedProblem& pb;
   Dims d;
   cudaStream_t stream;
   Planes<T> planes;
   T lambda, eps, tau;
-  // The backward's tile kernel (std_fused_cuda_tile.h) where it applies: STD and SS-STD
-  // without the edge weight, only dL/do asked for. Elsewhere, and in every forward, the
-  // separate blur passes (docs/PERFORMANCE.md has the measurements behind the choice).
+  // The backward's tile kernel (std_fused_cuda_tile.h) where it applies: without the edge
+  // weight, only dL/do asked for (VP-STD's own terms folded into its gz first). Elsewhere,
+  // and in every forward, the separate blur passes (docs/PERFORMANCE.md has the
+  // measurements behind the choice).
   bool tile_backward;
 
   Tensor buffer(int64_t count, DType dtype = dtype_of<T>()) const {
@@ -536,22 +561,24 @@ StdFusedGrads backward(const StdFusedProblem& pb, const StdFusedSaved& saved, co
   StdFusedGrads g;
   g.o = Tensor::zeros(pb.o.shape(), dtype_of<T>(), pb.o.device());
   // dL/dz_t: in two buffers, in turn, for the tile kernel (it reads gz_{t+1}'s neighbours
-  // while it writes gz_t); in one for the separate passes (the head has read gz_{t+1} into
-  // gP before gz_t is written). The passes' gP and gu where they run, and P and the rows
-  // where they run or a segment is recomputed.
+  // while it writes gz_t; VP-STD's folded gz' takes the one gz_t is not written to); in
+  // one for the separate passes (the head has read gz_{t+1} into gP before gz_t is
+  // written). The passes' gP and gu where they run, and P and the rows where they run, a
+  // segment is recomputed, or VP-STD's a_t needs P.
   const bool passes = !run.tile_backward, recompute = plan.segment > 0;
   const Tensor gz_buffers = run.buffer((passes ? 1 : 2) * n);
   const Tensor gP = passes ? run.buffer(n) : Tensor(), gu = passes ? run.buffer(n) : Tensor();
-  const Tensor P = passes || recompute ? run.buffer(n) : Tensor();
-  const Tensor a_g = passes || recompute ? run.buffer(n) : Tensor();
+  const Tensor P = passes || recompute || vp ? run.buffer(n) : Tensor();
+  const Tensor a_g = passes || recompute || vp ? run.buffer(n) : Tensor();
   const Tensor a_dg = pb.need_sigma ? run.buffer(n) : Tensor();
   const Tensor b_g = edge ? run.buffer(n) : Tensor();
   const Tensor b_dg = edge && pb.need_sigma ? run.buffer(n) : Tensor();
   auto raw = [](const Tensor& t) { return ptr_or_null<T>(t); };
   const Rows<T> rows{raw(a_g), raw(a_dg), raw(b_g), raw(b_dg)};
   const Rows<T> adjoint_rows{raw(a_g), nullptr, raw(b_g), nullptr};
-  // VP: a_t, w = softmax(a_t), ga, the dual's gradient, dL/dS, the eps terms per plane.
-  const Tensor a = vp ? run.buffer(n) : Tensor(), w = vp ? run.buffer(n) : Tensor();
+  // VP: a_t (for dL/deps: the passes only), w = softmax(a_t), ga, the dual's gradient,
+  // dL/dS, the eps terms per plane.
+  const Tensor a = vp && passes ? run.buffer(n) : Tensor(), w = vp ? run.buffer(n) : Tensor();
   const Tensor ga = vp ? run.buffer(n) : Tensor(), dS = vp ? run.buffer(m) : Tensor();
   const Tensor eps_part = vp ? run.buffer(m, DType::Float64) : Tensor();
   // SS: the dual's gradient, dL/dG and div(gG s), [N, L] each.
@@ -574,6 +601,20 @@ StdFusedGrads backward(const StdFusedProblem& pb, const StdFusedSaved& saved, co
     return plan.bf16 ? ptr<T>(widened) + j % plan.widened * n : nullptr;
   };
 
+  // VP, both paths: P = K(u_t), a_t (stored when a is given), w = softmax(a_t), then per
+  // plane gq += sum_x gz / eps and dL/dS (vp_planes_kernel).
+  auto vp_terms = [&](const T* u, const T* q, const T* gz, T* a) {
+    if (!passes) run.kernel_term(u, rows, ptr<T>(P));  // the passes have made it already
+    Argument<T> inner = run.argument_of(ptr<T>(P), nullptr);
+    inner.q_plane = q;
+    run.argument_softmax(inner, a, ptr<T>(w));
+    vp_planes_kernel<<<run.plane_blocks(), kThreads, 0, stream>>>(
+        d.L, gz, ptr<T>(w), ptr<T>(pb.log_v), ptr<T>(gq), ptr<T>(dS), ptr<double>(eps_part),
+        run.eps, pb.floor);
+    TDSEG_LAUNCH_CHECK();
+    if (pb.need_eps) run.add_sum(ptr<double>(eps_part), m, accs + kSlotEps, 1.0);
+  };
+
   const T* gz = ptr<T>(gz_T);  // dL/dz_{t+1}; the loop's own buffers from the second step on
   // Iteration t back, from gz = dL/dz_{t+1} to dL/dz_t, given u_t, q_t and q_{t+1}.
   auto step_back = [&](const T* u, const T* q, const T* q_next) {
@@ -591,9 +632,22 @@ StdFusedGrads backward(const StdFusedProblem& pb, const StdFusedSaved& saved, co
       TDSEG_LAUNCH_CHECK();
     }
     if (run.tile_backward) {
-      std_tile::adjoint_softmax(d, run.planes.taps, run.planes.K, run.lambda, run.eps, gz, u,
-                                ss ? ptr<T>(star_div) : nullptr, pb.star, ptr<T>(g.o), gz_next,
-                                stream);
+      const T* tile_gz = gz;
+      if (vp) {  // a_t, w = softmax(a_t), the planes' terms, then gz' = gz + ga
+        T* folded = gz != first ? first : first + n;  // not gz's buffer
+        gz_next = folded == first ? first + n : first;
+        vp_terms(u, q, gz, nullptr);
+        vp_fold_kernel<<<blocks_for(d.pixels()), kThreads, 0, stream>>>(
+            d, ptr<T>(w), ptr<T>(dS), gz, ptr<T>(ga), folded);
+        TDSEG_LAUNCH_CHECK();
+        vp_dual_from_ga_kernel<<<run.plane_blocks(), kThreads, 0, stream>>>(d.L, ptr<T>(ga),
+                                                                            ptr<T>(gq), run.eps);
+        TDSEG_LAUNCH_CHECK();
+        tile_gz = folded;
+      }
+      std_tile::adjoint_softmax(d, run.planes.taps, run.planes.K, run.lambda, run.eps, tile_gz,
+                                u, ss ? ptr<T>(star_div) : nullptr, pb.star, ptr<T>(g.o),
+                                gz_next, stream);
       gz = gz_next;
       return;
     }
@@ -608,14 +662,7 @@ StdFusedGrads backward(const StdFusedProblem& pb, const StdFusedSaved& saved, co
     if (!vp) run.add_sum(sums + kPartials, head_blocks, accs + kSlotLambda, 1.0);
 
     if (vp) {
-      Argument<T> inner = run.argument_of(ptr<T>(P), nullptr);
-      inner.q_plane = q;
-      run.argument_softmax(inner, ptr<T>(a), ptr<T>(w));
-      vp_planes_kernel<<<run.plane_blocks(), kThreads, 0, stream>>>(
-          d.L, gz, ptr<T>(w), ptr<T>(pb.log_v), ptr<T>(gq), ptr<T>(dS), ptr<double>(eps_part),
-          run.eps, pb.floor);
-      TDSEG_LAUNCH_CHECK();
-      if (pb.need_eps) run.add_sum(ptr<double>(eps_part), m, accs + kSlotEps, 1.0);
+      vp_terms(u, q, gz, ptr<T>(a));
       const int blocks = run.reducing_blocks(d.pixels());
       vp_softmax_backward_kernel<<<blocks, kThreads, 0, stream>>>(
           d, ptr<T>(w), ptr<T>(a), ptr<T>(dS), ptr<T>(P), ptr<T>(g.o), ptr<T>(gP), ptr<T>(ga),

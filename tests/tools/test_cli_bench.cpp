@@ -45,13 +45,14 @@ TEST(CliBench, StdJsonHasEveryRowAndField) {
   }
   EXPECT_DOUBLE_EQ(j["rows"][0]["ratio_to_baseline"].get<double>(), 1.0);
   // The byte model: 12 B an element for softmax + NLL; 4 (1 + 3 + 70 + 2 + 5 + 50) = 524 B
-  // for STD fused at T = 10 with its loss, all iterates kept; SS-STD at T = 50 keeps every
-  // 8th and recomputes 43 iterations: 4 (1 + 3 + 50 (7 + 8/3) + 2 + 5 + 50 (5 + 13/3)
-  // + 43 (7 + 8/3)).
+  // for STD fused at T = 10 with its loss, all iterates kept; VP-STD 4 (1 + 3 + 110 + 2 +
+  // 5 + 190) = 1244 B; SS-STD at T = 50 keeps every 8th and recomputes 43 iterations:
+  // 4 (1 + 3 + 50 (7 + 8/3) + 2 + 5 + 50 (5 + 13/3) + 43 (7 + 8/3)).
   const double elements = 1 * 3 * 17 * 15;
   EXPECT_DOUBLE_EQ(j["rows"][0]["bytes"].get<double>(), 12 * elements);
   EXPECT_DOUBLE_EQ(j["rows"][2]["bytes"].get<double>(), 524 * elements);
   EXPECT_EQ(j["rows"][2]["saved"], "all");
+  EXPECT_DOUBLE_EQ(j["rows"][3]["bytes"].get<double>(), 1244 * elements);
   EXPECT_NEAR(j["rows"][4]["bytes"].get<double>(), 4 * (11 + 50 * (7 + 8 / 3.0 + 5 + 13 / 3.0) + 43 * (7 + 8 / 3.0)) * elements, 1e-6);
   EXPECT_EQ(j["rows"][4]["saved"], "checkpoints/8");
 }
@@ -91,6 +92,13 @@ TEST(CliBench, StepJsonHasEveryHead) {
     EXPECT_EQ(r["head"], heads[k]);
     EXPECT_FALSE(r.contains("error"));
     EXPECT_GT(r["ms"].get<double>(), 0);
+    // One timed step (--repeat 1): its three phases add up to it.
+    double phases = 0;
+    for (const char* f : {"forward_ms", "backward_ms", "update_ms"}) {
+      EXPECT_GT(r[f].get<double>(), 0) << f;
+      phases += r[f].get<double>();
+    }
+    EXPECT_NEAR(phases, r["ms"].get<double>(), 1e-9 * r["ms"].get<double>());
     EXPECT_TRUE(r["overhead"].is_number());
     EXPECT_EQ(r["paper_it_per_s"].is_number(), k < 3);  // Table 5 has no SS-STD
   }

@@ -50,8 +50,9 @@ const Head kHeads[] = {
 //                                     iteration one tile kernel reads gz, u_t, go, writes
 //                                     go and the next gz   (292 B and 220 B at T = 10)
 //   VP-STD adds per iteration         forward 4 (w = softmax(a_t) and its plane sums),
-//                                     backward 25 (the separate passes: P recomputed, the
-//                                     head, the softmax backward through w, the sums)
+//                                     backward 14 beside the tile kernel: P recomputed (4),
+//                                     w (3), the planes' sums of gz and w (2), ga folded
+//                                     into gz (4), the planes' sums of ga (1)
 //   SS-STD adds per iteration         forward 8 / C, backward 13 / C ([N, H, W] arrays)
 //   checkpoints (SS-STD's T = 50)     the backward recomputes T - ceil(T / k) iterations,
 //                                     a forward iteration's values each (k = 8: 43 of 50)
@@ -68,7 +69,7 @@ std::optional<Traffic> values_moved(const Head& h, const StdConfig& c, const Sha
   double iteration = 7, backward_iteration = 5;
   if (h.prior == StdPrior::VP) {
     iteration += 4;
-    backward_iteration += 25;
+    backward_iteration += 14;
   }
   if (h.prior == StdPrior::SS) {
     iteration += 8 / C;

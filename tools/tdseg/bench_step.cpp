@@ -1,8 +1,9 @@
 // `tdseg bench step`: the time of a whole training step of a registry model with each head
 // (softmax, STD, VP-STD, SS-STD), beside the paper's Table 5. A step is what train does
 // for one batch: forward, cross-entropy, backward and an SGD update (train/optimizer.h),
-// timed between two points on the device's timeline (CUDA events on its stream, or the
-// host clock); the median over --repeat steps after one untimed step (which also runs
+// timed between points on the device's timeline (CUDA events on its stream, or the host
+// clock) around the whole and its three phases (forward with the loss, backward, update);
+// the medians over --repeat steps after one untimed step (which also runs
 // cuDNN's algorithm searches). The data are random but fixed: normalised images drawn
 // from a seeded generator and uniformly random labels, with VP-STD's volumes counted from
 // the labels and SS-STD's centre the centroid of its star class, as the data loader makes
@@ -45,6 +46,7 @@ struct Setup {
 struct Result {
   const Head* head = nullptr;
   double ms = 0;
+  double forward_ms = 0, backward_ms = 0, update_ms = 0;  // the step's three phases
   std::optional<double> peak_mib;
   std::string error;  // a failure other than running out of memory
 };
@@ -66,17 +68,27 @@ Result time_steps(const Setup& s, const Head& head, int64_t batch) {
         label_extras(labels, s.classes, model.config().head.star_class, DType::Float32, s.device);
     const Tensor target = labels.to(s.device);
     reset_peak_memory(s.device);
-    Timeline line(s.device, 2);
-    std::vector<double> ms;
+    Timeline line(s.device, 4);
+    std::vector<double> ms, forward, backward, update;
     for (int r = 0; r <= s.repeat; ++r) {
       model.seed_dropout(1);
       line.mark(0);
-      ops::cross_entropy(model.forward(images, extras), target).backward();
-      optimizer.step(kLearningRate);
+      const Tensor loss = ops::cross_entropy(model.forward(images, extras), target);
       line.mark(1);
-      if (r > 0) ms.push_back(line.ms(0, 1));  // step 0 warms up
+      loss.backward();
+      line.mark(2);
+      optimizer.step(kLearningRate);
+      line.mark(3);
+      if (r == 0) continue;  // step 0 warms up
+      ms.push_back(line.ms(0, 3));
+      forward.push_back(line.ms(0, 1));
+      backward.push_back(line.ms(1, 2));
+      update.push_back(line.ms(2, 3));
     }
     res.ms = median(ms);
+    res.forward_ms = median(forward);
+    res.backward_ms = median(backward);
+    res.update_ms = median(update);
     res.peak_mib = peak_memory_mib(s.device);
   } catch (const CudaError& e) {
     if (is_out_of_memory(e)) throw;
@@ -158,10 +170,11 @@ int bench_step(Args& args) {
   nlohmann::json rows = nlohmann::json::array();
   if (!json)
     std::printf("Training step (forward, loss, backward, SGD) of %s on %s, %lld classes, batch %lld (%s), "
-                "input %lldx%lld, float32; median of %d steps\n%-8s %10s %7s %10s %10s  %s\n",
+                "input %lldx%lld, float32; median of %d steps\n%-8s %10s %7s %10s %8s %8s %8s %10s  %s\n",
                 s.model.c_str(), device_name(s.device).c_str(), static_cast<long long>(s.classes),
                 static_cast<long long>(batch), batch_note.c_str(), static_cast<long long>(s.H),
-                static_cast<long long>(s.W), s.repeat, "head", "ms/step", "it/s", "overhead", "peak MiB",
+                static_cast<long long>(s.W), s.repeat, "head", "ms/step", "it/s", "overhead",
+                "fwd ms", "bwd ms", "sgd ms", "peak MiB",
                 "paper, Table 5 (it/s, overhead)");
   for (const Result& r : results) {
     failed |= !r.error.empty();
@@ -177,6 +190,9 @@ int bench_step(Args& args) {
         j["error"] = r.error;
       } else {
         j["ms"] = r.ms;
+        j["forward_ms"] = r.forward_ms;
+        j["backward_ms"] = r.backward_ms;
+        j["update_ms"] = r.update_ms;
         j["it_per_s"] = 1000 / r.ms;
         j["overhead"] = number_or_null(overhead);
         j["peak_mib"] = number_or_null(r.peak_mib);
@@ -192,8 +208,9 @@ int bench_step(Args& args) {
       continue;
     }
     const std::string over = overhead ? (*overhead >= 0 ? "+" : "") + fixed(*overhead * 100, 1) + "%" : "-";
-    std::printf("%-8s %10.1f %7.2f %10s %10s  %s\n", h.name, r.ms, 1000 / r.ms, over.c_str(),
-                fixed(r.peak_mib, 0).c_str(), paper.c_str());
+    std::printf("%-8s %10.1f %7.2f %10s %8.1f %8.1f %8.1f %10s  %s\n", h.name, r.ms, 1000 / r.ms,
+                over.c_str(), r.forward_ms, r.backward_ms, r.update_ms, fixed(r.peak_mib, 0).c_str(),
+                paper.c_str());
   }
   if (json) {
     const nlohmann::json out = {{"benchmark", "step"}, {"model", s.model},
