@@ -97,7 +97,10 @@ TEST(CliTrain, BadInputIsOneLineNamingTheCulprit) {
       {"eval --checkpoint " + dir() + "missing.safetensors", "missing.safetensors"},
       {"predict --checkpoint x", "--input"},
   };
-  if (!gpu_unavailable().empty()) cases.emplace_back("train --set device=cuda", "device");  // says why
+  if (!gpu_unavailable().empty()) {  // says why, before any work
+    cases.emplace_back("train --set device=cuda", "device");
+    cases.emplace_back("train --set device=cuda --compare softmax,std", "device");
+  }
   for (const auto& [args, culprit] : cases) {
     const Outcome r = tdseg(args);
     EXPECT_EQ(r.code, 2) << args << ": " << r.err;
