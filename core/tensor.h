@@ -38,7 +38,9 @@ class Tensor {
   static Tensor empty(const Shape& shape, DType dtype = DType::Float32,
                       Device device = Device::cpu());
   // Host memory that is page-locked (cuda/pinned_memory.h): a copy from it to a GPU is
-  // queued and not waited for. Needs the CUDA backend and a device.
+  // queued and not waited for, so the host must not write to it again until the copy has
+  // run (fill a fresh one: its block is reused only then). Needs the CUDA backend and a
+  // device.
   static Tensor empty_pinned(const Shape& shape, DType dtype = DType::Float32);
   static Tensor zeros(const Shape& shape, DType dtype = DType::Float32,
                       Device device = Device::cpu());

@@ -19,7 +19,9 @@
 //                          (per-channel statistics and parameters are negligible)
 //   resize fwd + bwd       2 (|x| + |y|): forward reads x, writes y; backward reads dy,
 //                          writes dx
-// Nothing here has been run on a GPU yet: the numbers are for a later session to read.
+//   optimizer step         24 B a parameter (SGD with the global norm, as train runs it):
+//                          the norm reads g (4), the update reads w, g, v, writes w, v (20)
+// docs/PERFORMANCE.md has the figures of a run on an H100.
 #include <cstdio>
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -28,8 +30,11 @@
 
 #include "core/ops.h"
 #include "cuda/device.h"
+#include "models/deeplab.h"
+#include "models/registry.h"
 #include "tools/tdseg/commands.h"
 #include "tools/tdseg/timing.h"
+#include "train/optimizer.h"
 
 #if defined(TDSEG_WITH_CUDA)
 #include "cuda/context.h"
@@ -171,6 +176,33 @@ void bench_resize(const Shape& xs, int64_t out, int repeat, std::vector<Row>& ro
                  [&](const Tensor& x) { return ops::resize_bilinear(x, out, out); }, rows);
 }
 
+// One step of train's optimiser (SGD, momentum, weight decay, clipping at the global norm)
+// over the parameters of DeepLabV3+ Xception-65, with fixed gradients.
+void bench_optimizer(int repeat, std::vector<Row>& rows) {
+  Row row{"optimizer step (sgd, norm), xception65", "", 0, 0, 0, 0, ""};
+  try {
+    DeepLabV3Plus model(model_config("deeplabv3plus-xception65", 21));
+    model.to(Device::cuda());
+    const Module::Named params = model.named_parameters();
+    Optimizer optimizer(params, {"sgd", 0.9, 0.999, 4e-5, 10.0});
+    std::vector<Tensor> grads;
+    int64_t values = 0;
+    for (const auto& [name, p] : params) {
+      grads.push_back(device_full(p.shape(), 1e-3));
+      values += p.numel();
+    }
+    row.shape = cat(params.size(), " tensors");
+    row.bytes = 24.0 * values;
+    row.ms = gpu_median_ms(repeat, cuda::stream(grads.front()), [&] {
+      for (size_t k = 0; k < params.size(); ++k) params[k].second.impl().grad = grads[k].impl_ptr();
+      optimizer.step(1e-6);
+    });
+  } catch (const Error& e) {
+    row.error = e.what();
+  }
+  rows.push_back(row);
+}
+
 // The bandwidth baseline: cudaMemcpyAsync of 256 MiB from one device buffer to another.
 Row bench_copy(int repeat) {
   const Shape s = {int64_t(64) << 20};
@@ -200,6 +232,7 @@ int run_bench_ops(int repeat, bool json) {
   bench_batch_norm({16, 256, 129, 129}, repeat, rows);
   bench_resize({16, 21, 33, 33}, 129, repeat, rows);
   bench_resize({16, 21, 129, 129}, 513, repeat, rows);
+  bench_optimizer(repeat, rows);
 
   const char* search =
       cuda::conv_algo_search() == cuda::ConvAlgoSearch::Timed ? "timed" : "heuristic";
