@@ -3,9 +3,15 @@
 // the block's live threads) or a shuffle (all of its warp's), which then releases them.
 // The switch saves only the callee-saved registers (x86-64): swapcontext's signal-mask
 // system call made it twenty times slower.
+//
+// A block's threads run in the order of their index, or, with TDSEG_EMULATOR_ORDER=reverse
+// in the environment, from the last to the first. A kernel that reads what another thread
+// wrote without a barrier between them gets the value in one order and not in the other:
+// its results then differ between the two runs of the same test, a race check of sorts.
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 #include <vector>
 
 #include "emulator.h"
@@ -98,6 +104,17 @@ void yield(State s) {
 
 uint3 thread_of(unsigned i, dim3 b) { return {i % b.x, (i / b.x) % b.y, i / (b.x * b.y)}; }
 
+bool reverse_order() {
+  static const bool reverse = [] {
+    const char* e = std::getenv("TDSEG_EMULATOR_ORDER");
+    return e && std::string(e) == "reverse";
+  }();
+  return reverse;
+}
+
+// The k-th of n threads to run: k itself, or n - 1 - k in reverse order.
+unsigned nth(unsigned k, unsigned n) { return reverse_order() ? n - 1 - k : k; }
+
 // Runs the n threads of the block g_block as fibers.
 void run_block_fibers(unsigned n) {
   auto& f = *t_fibers;
@@ -108,7 +125,8 @@ void run_block_fibers(unsigned n) {
   }
   unsigned alive = n;
   while (alive > 0) {
-    for (unsigned i = 0; i < n; ++i) {
+    for (unsigned k = 0; k < n; ++k) {
+      const unsigned i = nth(k, n);
       if (f[i].state != kRun) continue;
       t_current = &f[i];
       g_thread = thread_of(i, g_block_dim);
@@ -187,8 +205,8 @@ void run_grid(const Config& c, bool* barrier_free, void (*fn)(void*), void* ctx)
       g_block = {unsigned(k % g.x), unsigned((k / g.x) % g.y), unsigned(k / (int64_t(g.x) * g.y))};
       if (direct) {
         t_direct = true;
-        for (unsigned i = 0; i < n; ++i) {
-          g_thread = thread_of(i, b);
+        for (unsigned k = 0; k < n; ++k) {
+          g_thread = thread_of(nth(k, n), b);
           fn(ctx);
         }
         t_direct = false;
