@@ -15,11 +15,15 @@
 //   6  the library's row pass, then one kernel for the column pass, the argument and the
 //      softmax, a thread per pixel summing K rows of each class (from L1/L2): P is never
 //      written, 20 B an element instead of 28
+//   7  the library's two passes, then argument_softmax with the pixel's C <= 32 values of
+//      z in registers: its three passes over u (write z, then e, then u) become one write,
+//      and every load of o and P can be issued before the first exp (C > 32: version 1)
 // ptxas (CUDA 13.0, sm_90): versions 2 to 5 use 48, 49, 77 and 54 registers, version 6's
-// column kernel 40; no spill.
+// column kernel 40, version 7's softmax 55 (no stack frame: z stays in registers) against
+// the library's argument_softmax_kernel's 54; no spill.
 // None has run on a GPU in this harness yet (`tools/gpu_check.sh build versions`).
 // GB/s on the 12 B an element an iteration must move (reads o and u_t, writes u_{t+1}).
-// Versions 2 to 4 and 6 compute what version 1 does, operation for operation; 5 rounds its
+// Versions 2 to 4, 6 and 7 compute what version 1 does, operation for operation; 5 rounds its
 // sum differently. Exit 1 when a version differs from 1 by more than 1e-6 (relative to the
 // largest u), 2 on bad arguments, 77 without a GPU.
 #include <cmath>
@@ -152,6 +156,40 @@ __global__ void columns_softmax(Problem p) {
   }
 }
 
+// Version 7's softmax: argument_softmax_kernel's arithmetic (std_fused_cuda_softmax.cu)
+// with z held in registers; the loops are unrolled over kMaxC so that z stays there.
+constexpr int kMaxC = 32;
+__global__ void softmax_in_registers(Problem p) {
+  const int L = p.H * p.W;
+  for (int64_t q = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; q < int64_t(p.N) * L;
+       q += int64_t(gridDim.x) * blockDim.x) {
+    const int n = static_cast<int>(q / L), k = static_cast<int>(q - int64_t(n) * L);
+    const size_t base = size_t(n) * p.C * L + k;
+    float z[kMaxC];
+    float m = -INFINITY;
+#pragma unroll
+    for (int c = 0; c < kMaxC; ++c) {
+      if (c >= p.C) break;
+      const float num = p.o[base + size_t(c) * L] - p.lambda * p.P[base + size_t(c) * L];
+      z[c] = num / p.eps;
+      m = m < z[c] ? z[c] : m;
+    }
+    double s = 0;
+#pragma unroll
+    for (int c = 0; c < kMaxC; ++c) {
+      if (c >= p.C) break;
+      z[c] = expf(z[c] - m);
+      s += z[c];
+    }
+    const double inv = 1.0 / s;
+#pragma unroll
+    for (int c = 0; c < kMaxC; ++c) {
+      if (c >= p.C) break;
+      p.u_next[base + size_t(c) * L] = static_cast<float>(z[c] * inv);
+    }
+  }
+}
+
 __global__ void version2(Problem p) { blur_softmax<false, 0, false>(p); }
 __global__ void version3(Problem p) { blur_softmax<true, 0, false>(p); }
 __global__ void version4(Problem p) { blur_softmax<true, 7, false>(p); }
@@ -165,7 +203,14 @@ void run(int version, const Problem& p, cudaStream_t s) {
     TDSEG_LAUNCH_CHECK();
     return;
   }
-  if (version == 1) {
+  if (version == 7 && p.C <= kMaxC) {
+    cuda::std_blur::blur_rows<float>(planes, cuda::std_blur::Source::OneMinusTwoU, p.u, p.rows, nullptr);
+    cuda::std_blur::kernel_term_cols(planes, cuda::std_blur::Rows<float>{p.rows}, p.P);
+    softmax_in_registers<<<cuda::blocks_for(int64_t(p.N) * p.H * p.W), kBlock, 0, s>>>(p);
+    TDSEG_LAUNCH_CHECK();
+    return;
+  }
+  if (version == 1 || version == 7) {
     cuda::std_blur::blur_rows<float>(planes, cuda::std_blur::Source::OneMinusTwoU, p.u, p.rows, nullptr);
     cuda::std_blur::kernel_term_cols(planes, cuda::std_blur::Rows<float>{p.rows}, p.P);
     cuda::std_device::Argument<float> a;
@@ -198,7 +243,7 @@ int main_(int argc, char** argv) {
   Tensor u_next, u_1;
   Problem p{};
   return harness::check_and_time(
-      set, 6, s, bytes, copy,
+      set, 7, s, bytes, copy,
       [&](int) {
         u_next = Tensor::empty(shape, DType::Float32, gpu);
         p = Problem{set.N, set.C, set.H, set.W, set.K, 1.0f, 0.1f, cuda::ptr<float>(g),
