@@ -2,8 +2,9 @@
 // arithmetic), for all of a model's parameters at once: a launch takes up to 40 tensors,
 // their addresses in its arguments, and gives each tensor one block per chunk of its
 // elements (PyTorch's multi-tensor apply). A model of P parameter tensors costs
-// ceil(P / 40) launches an update instead of P (and 2P for the norm), most of them over a
-// few hundred values, where a launch's fixed cost is the whole of its time.
+// ceil(P / 40) launches an update and twice that for the norm, instead of P and 2P:
+// DeepLabV3+ Xception-65 has 440, 298 of them of 2048 values or fewer (batch-norm
+// vectors, biases), so 33 launches a step instead of 1320.
 #pragma once
 #include <vector>
 
