@@ -1,9 +1,10 @@
 // The optimiser updates on the GPU: each reads w, g and its slots and writes w and the
 // slots once (SGD 20 B per parameter, Adam 28 B): bandwidth-bound and tiny next to a step.
-// The tensors of one launch ride in its arguments (a Batch, 2 KB of the 4 KB a launch may
+// The tensors of one launch ride in its arguments (a Batch, 2.4 KB of the 4 KB a launch may
 // pass); block b works on chunk b - first[t] of the tensor t with first[t] <= b < first[t+1].
 #include <algorithm>
 
+#include "core/device_memory.h"
 #include "cuda/block_reduce.cuh"
 #include "cuda/context.h"
 #include "cuda/launch.h"
@@ -149,7 +150,7 @@ void sum_squares(const std::vector<Tensor>& xs, const Tensor& sums) {
   int64_t total = 0;
   for (const Tensor& x : xs) total += chunks(x.numel());
   // An empty tensor has no chunk and no launch: its sum is the zero written here.
-  TDSEG_CUDA_CHECK(cudaMemsetAsync(sums.data_ptr(), 0, xs.size() * sizeof(double), st));
+  device_memory::zero(sums.data_ptr(), sums.device(), xs.size() * sizeof(double));
   const Tensor partial = Tensor::empty({std::max<int64_t>(total, 1)}, DType::Float64, sums.device());
   int64_t offset = 0;
   for_batches(

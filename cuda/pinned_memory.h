@@ -4,7 +4,8 @@
 // through a bounce buffer, and tdseg waits for it (device_memory::copy).
 //
 // The pool caches blocks like the device's CachingAllocator (its size classes and
-// statistics; cudaHostAlloc and cudaFreeHost are slow, and synchronise the device). What
+// statistics), as cudaHostAlloc and cudaFreeHost are costly calls (the second may
+// synchronise the device). What
 // it adds is the rule that makes the copy safe without a wait: every asynchronous copy
 // from or into a block records an event on the copy's stream, and a block freed by its
 // tensor goes back to the cache only once those events have completed. The tensor's
@@ -41,7 +42,6 @@ class PinnedPool {
   bool record_copy(const void* p, size_t bytes, cudaStream_t stream);
 
   CachingAllocator::Stats stats() const { return cache_.stats(); }
-  void empty_cache() { cache_.empty_cache(); }  // every block in the cache is free of copies
 
  private:
   struct Block {
