@@ -9,6 +9,7 @@
 //                    (std_fused_cuda_softmax.cu): reads o, P, writes u (and z): 12 (16) B
 //   vp_dual_step     S = sum_x w per plane, q <- q + eps (log V - log S~) (eq. 10): 4 B
 //   ss_dual_step     q <- max(q - tau s . grad u_i, 0) (Algorithm 3): 20/C B
+//                    (these two and the priors' backward: std_fused_cuda_priors.cu)
 //   head             go += gz / eps, gP = -gz / eps, <gz, z_{t+1}>, <gP, P>: 20 (24) B
 //   vp_planes, vp_softmax_backward, vp_dual_from_ga   the VP backward: 8, 32, 4 B
 //   vp_fold          ga through w, folded into gz for the tile kernel (below): 16 B
@@ -16,13 +17,15 @@
 //   softmax_backward gz = u (gu - sum_c u gu): reads u, gu, writes gz: 12 B
 //   adjoint_softmax  head, adjoint blur and softmax_backward in one, where it applies
 //                    (std_fused_cuda_tile.cu): reads gz, u, go, writes go, gz: 20 B
-//   round_bf16, widen_bf16   bfloat16 storage of an iterate (bf16_iterates): 6 B
+//   round_bf16, widen_bf16   bfloat16 storage of an iterate (bf16_iterates,
+//                    std_fused_cuda_slots.cu): 6 B
 // docs/PERFORMANCE.md adds them up per iteration. A pixel's C classes are one thread's
 // loop at stride L, so a warp touches 32 consecutive pixels of a plane: coalesced.
 //
 // Reductions (the gradients of lambda, eps, tau and sigma) are block partials in double
-// added by one block in a fixed order into acc [2 + C] = (lambda, eps, sigma_0..C-1) on
-// the device: run-to-run identical, and no host round trip until the caller reads them.
+// (std_fused_cuda_argument.cuh) added by one block in a fixed order into acc [2 + C] =
+// (lambda, eps, sigma_0..C-1) on the device: run-to-run identical, and no host round trip
+// until the caller reads them.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -34,6 +37,8 @@
 #include "layers/std/std_fused_cuda.h"
 #include "layers/std/std_fused_cuda_argument.cuh"
 #include "layers/std/std_fused_cuda_blur.h"
+#include "layers/std/std_fused_cuda_priors.h"
+#include "layers/std/std_fused_cuda_slots.h"
 #include "layers/std/std_fused_cuda_softmax.h"
 #include "layers/std/std_fused_cuda_tile.h"
 
@@ -47,74 +52,12 @@ using std_blur::Source;
 using std_device::Argument;
 using std_device::Dims;
 using std_device::argument;
-using std_device::div_q_s;
-using std_device::s_dot_grad;
+using std_device::kPartials;
+using std_device::reducing_blocks;
+using std_device::Slots;
+using std_device::store_block_sum;
 
-constexpr int kPartials = 1024;  // at most this many blocks in a reducing kernel
 constexpr int kSlotLambda = 0, kSlotEps = 1, kSlotSigma = 2;  // offsets into acc
-
-// ---- forward kernels ----------------------------------------------------------------
-
-// VP dual ascent, one inner iteration (eq. 10, Algorithm 2):
-//   q_{t+1} = q_t + eps (log V - log max(S_t, floor)),  S_t = sum_x w,  w = softmax(a_t)
-// One block per (n, c) plane; reads w once: 4 B per element.
-template <typename T>
-__global__ void vp_dual_step_kernel(int64_t L, const T* __restrict__ w,
-                                    const T* __restrict__ log_v, const T* __restrict__ q,
-                                    T* __restrict__ q_next, T eps, double floor) {
-  const int64_t plane = blockIdx.x;
-  double s = 0;
-  for (int64_t k = threadIdx.x; k < L; k += blockDim.x) s += w[plane * L + k];
-  s = block_sum(s);
-  if (threadIdx.x == 0)
-    q_next[plane] = q[plane] + eps * (log_v[plane] - static_cast<T>(::log(::fmax(s, floor))));
-}
-
-// SS dual step (Algorithm 3, step 1): q_{t+1} = max(q_t - tau s . grad u_{t,i}, 0), one
-// thread per pixel of [N, L]. Reads u_i (its neighbours from L1), s, q; writes q_{t+1}.
-template <typename T>
-__global__ void ss_dual_step_kernel(Dims d, int64_t star, const T* __restrict__ u,
-                                    const T* __restrict__ s, const T* __restrict__ q,
-                                    T* __restrict__ q_next, T tau) {
-  for (int64_t p = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; p < d.pixels();
-       p += int64_t(gridDim.x) * blockDim.x) {
-    const int64_t n = p / d.L, k = p - n * d.L;
-    const T* sx = s + n * 2 * d.L;
-    const T v = q[p] - tau * s_dot_grad(u + (n * d.C + star) * d.L, sx, sx + d.L, k, d);
-    q_next[p] = v < T(0) ? T(0) : v;
-  }
-}
-
-// ---- bfloat16 storage of the iterates ----------------------------------------------
-
-// The bits of std_fused_kernels.h (to_bf16, from_bf16): float32 rounded to nearest even
-// on its top 16 bits (NaN stays a quiet NaN), and back by appending 16 zero bits.
-__device__ __forceinline__ uint16_t to_bf16(float x) {
-  uint32_t bits = __float_as_uint(x);
-  if ((bits & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((bits >> 16) | 0x40u);
-  bits += 0x7fffu + ((bits >> 16) & 1u);
-  return static_cast<uint16_t>(bits >> 16);
-}
-
-__device__ __forceinline__ float from_bf16(uint16_t h) {
-  return __uint_as_float(static_cast<uint32_t>(h) << 16);
-}
-
-// h = bf16(u): reads 4, writes 2 B per element (fp32; float64 is not stored as bf16).
-template <typename T>
-__global__ void round_bf16_kernel(int64_t n, const T* __restrict__ u, uint16_t* __restrict__ h) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
-       i += int64_t(gridDim.x) * blockDim.x)
-    h[i] = to_bf16(static_cast<float>(u[i]));
-}
-
-// u = float(h): reads 2, writes 4 B per element.
-template <typename T>
-__global__ void widen_bf16_kernel(int64_t n, const uint16_t* __restrict__ h, T* __restrict__ u) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
-       i += int64_t(gridDim.x) * blockDim.x)
-    u[i] = static_cast<T>(from_bf16(h[i]));
-}
 
 // ---- backward kernels ---------------------------------------------------------------
 
@@ -142,149 +85,8 @@ __global__ void head_kernel(Dims d, Argument<T> next, const T* __restrict__ gz,
     }
     gP[i] = gp;
   }
-  s_eps = block_sum(s_eps);
-  if (threadIdx.x == 0) partial[blockIdx.x] = s_eps;
-  s_lambda = block_sum(s_lambda);
-  if (threadIdx.x == 0) partial[kPartials + blockIdx.x] = s_lambda;
-}
-
-// VP backward, per (n, c) plane (one block each):
-//   gq += sum_x gz / eps                      (z_{t+1} holds q_{t+1})
-//   S = sum_x w,  S~ = max(S, floor)          (w = softmax(a_t) recomputed)
-//   eps_part = gq (log V - log S~)            (q_{t+1} = q_t + eps (log V - log S~))
-//   dS = -eps gq / S~ where S > floor, else 0
-// Reads gz and w once: 8 B per element in fp32.
-template <typename T>
-__global__ void vp_planes_kernel(int64_t L, const T* __restrict__ gz, const T* __restrict__ w,
-                                 const T* __restrict__ log_v, T* __restrict__ gq,
-                                 T* __restrict__ dS, double* __restrict__ eps_part, T eps,
-                                 double floor) {
-  const int64_t plane = blockIdx.x;
-  double sum_gz = 0, sum_w = 0;
-  for (int64_t k = threadIdx.x; k < L; k += blockDim.x) {
-    sum_gz += gz[plane * L + k];
-    sum_w += w[plane * L + k];
-  }
-  sum_gz = block_sum(sum_gz);
-  sum_w = block_sum(sum_w);
-  if (threadIdx.x == 0) {
-    const T g = gq[plane] + static_cast<T>(sum_gz / eps);
-    const double floored = ::fmax(sum_w, floor);
-    gq[plane] = g;
-    eps_part[plane] = g * (static_cast<double>(log_v[plane]) - ::log(floored));
-    const T num = -eps * g;
-    dS[plane] = sum_w > floor ? static_cast<T>(num / floored) : T(0);
-  }
-}
-
-// The softmax backward through w = softmax(a_t) at pixel p (softmax_backward_cpu):
-// ga_c = w_c (dS_c - sum_k w_k dS_k), the sum in double; fn(i, ga_c) for each class's
-// element i.
-template <typename T, typename Fn>
-__device__ inline void vp_ga_at(const Dims& d, const T* w, const T* dS, int64_t p, Fn&& fn) {
-  const int64_t n = p / d.L, base = n * d.C * d.L + (p - n * d.L);
-  const T* dSn = dS + n * d.C;
-  double s = 0;
-  for (int64_t c = 0, i = base; c < d.C; ++c, i += d.L) s += static_cast<double>(dSn[c]) * w[i];
-  for (int64_t c = 0, i = base; c < d.C; ++c, i += d.L)
-    fn(i, static_cast<T>(w[i] * (dSn[c] - s)));
-}
-
-// VP backward through w = softmax(a_t), a_t = (o - lambda P + q_t) / eps, one thread per
-// pixel: ga (vp_ga_at), then
-//   go += ga / eps,  gP -= ga / eps (final: partial[lambda] = <gP, P>, gP <- lambda gP),
-//   partial[eps] = <ga, a_t>;  ga is kept for the planes' sums.
-// Reads w, a, P, go, gP (w twice, from L1/L2), writes go, gP, ga: 32 B per element in fp32.
-template <typename T>
-__global__ void vp_softmax_backward_kernel(Dims d, const T* __restrict__ w,
-                                           const T* __restrict__ a, const T* __restrict__ dS,
-                                           const T* __restrict__ P, T* __restrict__ go,
-                                           T* __restrict__ gP, T* __restrict__ ga, T lambda,
-                                           T eps, double* __restrict__ partial) {
-  double s_eps = 0, s_lambda = 0;
-  for (int64_t p = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; p < d.pixels();
-       p += int64_t(gridDim.x) * blockDim.x)
-    vp_ga_at(d, w, dS, p, [&](int64_t i, T g) {
-      ga[i] = g;
-      go[i] += g / eps;
-      const T gp = gP[i] - g / eps;
-      s_eps += static_cast<double>(g) * a[i];
-      s_lambda += static_cast<double>(gp) * P[i];
-      gP[i] = gp * lambda;
-    });
-  s_eps = block_sum(s_eps);
-  if (threadIdx.x == 0) partial[blockIdx.x] = s_eps;
-  s_lambda = block_sum(s_lambda);
-  if (threadIdx.x == 0) partial[kPartials + blockIdx.x] = s_lambda;
-}
-
-// VP backward where the tile kernel runs (only dL/do asked for): ga (vp_ga_at) folded
-// into the gradient the tile kernel takes, gz' = gz + ga: its go += gz' / eps and
-// gP = -lambda gz' / eps are then the head's and this softmax backward's terms together.
-// ga is kept for the planes' sums. Reads w, gz, writes ga, gz': 16 B per element in fp32.
-template <typename T>
-__global__ void vp_fold_kernel(Dims d, const T* __restrict__ w, const T* __restrict__ dS,
-                               const T* __restrict__ gz, T* __restrict__ ga,
-                               T* __restrict__ folded) {
-  for (int64_t p = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; p < d.pixels();
-       p += int64_t(gridDim.x) * blockDim.x)
-    vp_ga_at(d, w, dS, p, [&](int64_t i, T g) {
-      ga[i] = g;
-      folded[i] = gz[i] + g;
-    });
-}
-
-// VP backward, the dual through a_t: gq_t = gq_{t+1} + sum_x ga / eps. One block per
-// plane; reads ga: 4 B per element.
-template <typename T>
-__global__ void vp_dual_from_ga_kernel(int64_t L, const T* __restrict__ ga, T* __restrict__ gq,
-                                       T eps) {
-  const int64_t plane = blockIdx.x;
-  double s = 0;
-  for (int64_t k = threadIdx.x; k < L; k += blockDim.x) s += ga[plane * L + k];
-  s = block_sum(s);
-  if (threadIdx.x == 0) gq[plane] += static_cast<T>(s / eps);
-}
-
-// SS backward, one thread per pixel of [N, L], with G_t = s . grad u_{t,i}:
-//   gq += s . grad(gz_i) / eps        (z_{t+1,i} -= div(q_{t+1} s) / eps, div^T = -grad)
-//   gq <- [q_t - tau G_t > 0] gq      (through the max: now dL/dq_t)
-//   partial[tau] = -<gq, G_t>,  gG = -tau gq  (dL/dG_t)
-// Reads gz_i, u_i, s, q_t, gq, writes gq, gG: 32/C B per element in fp32.
-template <typename T>
-__global__ void ss_dual_backward_kernel(Dims d, int64_t star, const T* __restrict__ gz,
-                                        const T* __restrict__ u, const T* __restrict__ s,
-                                        const T* __restrict__ q, T* __restrict__ gq,
-                                        T* __restrict__ gG, T tau, T eps,
-                                        double* __restrict__ partial) {
-  double s_tau = 0;
-  for (int64_t p = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; p < d.pixels();
-       p += int64_t(gridDim.x) * blockDim.x) {
-    const int64_t n = p / d.L, k = p - n * d.L, star_plane = (n * d.C + star) * d.L;
-    const T *sx = s + n * 2 * d.L, *sy = sx + d.L;
-    const T from_z = s_dot_grad(gz + star_plane, sx, sy, k, d);
-    const T G = s_dot_grad(u + star_plane, sx, sy, k, d);
-    T g = gq[p] + from_z / eps;
-    g = q[p] - tau * G > 0 ? g : T(0);
-    s_tau -= static_cast<double>(g) * G;
-    gq[p] = g;
-    gG[p] = -tau * g;
-  }
-  s_tau = block_sum(s_tau);
-  if (threadIdx.x == 0) partial[blockIdx.x] = s_tau;
-}
-
-// SS backward: div(gG s) [N, L], which the adjoint blur subtracts from gu of the star
-// class (G = s . grad u_i and grad^T = -div). Reads gG, s, writes one value per pixel.
-template <typename T>
-__global__ void ss_div_kernel(Dims d, const T* __restrict__ gG, const T* __restrict__ s,
-                              T* __restrict__ out) {
-  for (int64_t p = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; p < d.pixels();
-       p += int64_t(gridDim.x) * blockDim.x) {
-    const int64_t n = p / d.L, k = p - n * d.L;
-    const T* sx = s + n * 2 * d.L;
-    out[p] = div_q_s(gG + n * d.L, sx, sx + d.L, k, d);
-  }
+  store_block_sum(s_eps, partial);
+  store_block_sum(s_lambda, partial + kPartials);
 }
 
 // gz_t = softmax'(u_t)^T gu: gz_c = u_c (gu_c - sum_k u_k gu_k), the sum in double
@@ -313,8 +115,7 @@ __global__ void first_argument_backward_kernel(int64_t n, const T* __restrict__ 
     go[i] += gz[i] / eps;
     s += static_cast<double>(gz[i]) * o[i];
   }
-  s = block_sum(s);
-  if (threadIdx.x == 0) partial[blockIdx.x] = s;
+  store_block_sum(s, partial);
 }
 
 // ---- the reductions' last steps -----------------------------------------------------
@@ -396,10 +197,6 @@ struct Launch {
   Tensor zeros(int64_t count, DType dtype = dtype_of<T>()) const {
     return Tensor::zeros({count}, dtype, pb.o.device());
   }
-  unsigned plane_blocks() const { return static_cast<unsigned>(d.N * d.C); }  // one per (n, c)
-  static int reducing_blocks(int64_t count) {
-    return static_cast<int>(std::min<int64_t>(blocks_for(count), kPartials));
-  }
 
   // z_{t+1} from P = K(u_t) and the dual q_{t+1} (null for STD); z_0 with both null.
   Argument<T> argument_of(const T* P, const T* q_next) const {
@@ -450,49 +247,11 @@ struct Launch {
       Argument<T> inner = argument_of(P, nullptr);
       inner.q_plane = q;
       argument_softmax(inner, nullptr, w);
-      vp_dual_step_kernel<<<plane_blocks(), kThreads, 0, stream>>>(d.L, w, ptr<T>(pb.log_v), q,
-                                                                    q_next, eps, pb.floor);
-      TDSEG_LAUNCH_CHECK();
+      std_prior::vp_dual_step(d, w, ptr<T>(pb.log_v), q, q_next, eps, pb.floor, stream);
     } else if (pb.prior == StdPrior::SS) {
-      ss_dual_step_kernel<<<blocks_for(d.pixels()), kThreads, 0, stream>>>(
-          d, pb.star, u, ptr<T>(pb.s), q, q_next, tau);
-      TDSEG_LAUNCH_CHECK();
+      std_prior::ss_dual_step(d, pb.star, u, ptr<T>(pb.s), q, q_next, tau, stream);
     }
     argument_softmax(argument_of(P, q_next), z, u_next);
-  }
-};
-
-// Iterates in slots of n elements on the device, in T or (bf16) as bfloat16 bits in an
-// int32 tensor: the CPU's Iterates (std_fused.cpp).
-template <typename T>
-struct Slots {
-  Tensor storage;  // undefined for no slot
-  int64_t n = 0;
-  bool bf16 = false;
-  cudaStream_t stream = nullptr;
-
-  static Tensor allocate(int64_t slots, int64_t n, bool bf16, Device device) {
-    if (slots == 0) return Tensor();
-    return bf16 ? Tensor::empty({(slots * n + 1) / 2}, DType::Int32, device)
-                : Tensor::empty({slots, n}, dtype_of<T>(), device);
-  }
-  uint16_t* half(int64_t slot) const {
-    return static_cast<uint16_t*>(storage.data_ptr()) + slot * n;
-  }
-  // Where iterate `slot` is computed: the slot itself, or (bf16) `work`, which commit()
-  // then rounds into the slot.
-  T* writable(int64_t slot, T* work) const { return bf16 ? work : ptr<T>(storage) + slot * n; }
-  void commit(int64_t slot, const T* u) const {
-    if (!bf16) return;
-    round_bf16_kernel<<<blocks_for(n), kThreads, 0, stream>>>(n, u, half(slot));
-    TDSEG_LAUNCH_CHECK();
-  }
-  // Iterate `slot` in T: the slot itself, or (bf16) its widening into `work`.
-  const T* read(int64_t slot, T* work) const {
-    if (!bf16) return ptr<T>(storage) + slot * n;
-    widen_bf16_kernel<<<blocks_for(n), kThreads, 0, stream>>>(n, half(slot), work);
-    TDSEG_LAUNCH_CHECK();
-    return work;
   }
 };
 
@@ -608,10 +367,8 @@ StdFusedGrads backward(const StdFusedProblem& pb, const StdFusedSaved& saved, co
     Argument<T> inner = run.argument_of(ptr<T>(P), nullptr);
     inner.q_plane = q;
     run.argument_softmax(inner, a, ptr<T>(w));
-    vp_planes_kernel<<<run.plane_blocks(), kThreads, 0, stream>>>(
-        d.L, gz, ptr<T>(w), ptr<T>(pb.log_v), ptr<T>(gq), ptr<T>(dS), ptr<double>(eps_part),
-        run.eps, pb.floor);
-    TDSEG_LAUNCH_CHECK();
+    std_prior::vp_planes(d, gz, ptr<T>(w), ptr<T>(pb.log_v), ptr<T>(gq), ptr<T>(dS),
+                         ptr<double>(eps_part), run.eps, pb.floor, stream);
     if (pb.need_eps) run.add_sum(ptr<double>(eps_part), m, accs + kSlotEps, 1.0);
   };
 
@@ -621,15 +378,11 @@ StdFusedGrads backward(const StdFusedProblem& pb, const StdFusedSaved& saved, co
     T* const first = ptr<T>(gz_buffers);
     T* gz_next = passes || gz != first ? first : first + n;
     if (ss) {  // the dual's backward, then div(gG s), which the star class's gu takes in
-      const int blocks = run.reducing_blocks(d.pixels());
-      ss_dual_backward_kernel<<<blocks, kThreads, 0, stream>>>(d, pb.star, gz, u, ptr<T>(pb.s), q,
-                                                               ptr<T>(gq), ptr<T>(gG), run.tau,
-                                                               run.eps, sums);
-      TDSEG_LAUNCH_CHECK();
+      const int blocks = std_prior::ss_dual_backward(d, pb.star, gz, u, ptr<T>(pb.s), q,
+                                                     ptr<T>(gq), ptr<T>(gG), run.tau, run.eps,
+                                                     sums, stream);
       if (pb.need_eps && pb.tau_follows_eps) run.add_sum(sums, blocks, accs + kSlotEps, 1.0);
-      ss_div_kernel<<<blocks_for(d.pixels()), kThreads, 0, stream>>>(d, ptr<T>(gG), ptr<T>(pb.s),
-                                                                     ptr<T>(star_div));
-      TDSEG_LAUNCH_CHECK();
+      std_prior::ss_div(d, ptr<T>(gG), ptr<T>(pb.s), ptr<T>(star_div), stream);
     }
     if (run.tile_backward) {
       const T* tile_gz = gz;
@@ -637,12 +390,8 @@ StdFusedGrads backward(const StdFusedProblem& pb, const StdFusedSaved& saved, co
         T* folded = gz != first ? first : first + n;  // not gz's buffer
         gz_next = folded == first ? first + n : first;
         vp_terms(u, q, gz, nullptr);
-        vp_fold_kernel<<<blocks_for(d.pixels()), kThreads, 0, stream>>>(
-            d, ptr<T>(w), ptr<T>(dS), gz, ptr<T>(ga), folded);
-        TDSEG_LAUNCH_CHECK();
-        vp_dual_from_ga_kernel<<<run.plane_blocks(), kThreads, 0, stream>>>(d.L, ptr<T>(ga),
-                                                                            ptr<T>(gq), run.eps);
-        TDSEG_LAUNCH_CHECK();
+        std_prior::vp_fold(d, ptr<T>(w), ptr<T>(dS), gz, ptr<T>(ga), folded, stream);
+        std_prior::vp_dual_from_ga(d, ptr<T>(ga), ptr<T>(gq), run.eps, stream);
         tile_gz = folded;
       }
       std_tile::adjoint_softmax(d, run.planes.taps, run.planes.K, run.lambda, run.eps, tile_gz,
@@ -653,7 +402,7 @@ StdFusedGrads backward(const StdFusedProblem& pb, const StdFusedSaved& saved, co
     }
     run.kernel_term(u, rows, ptr<T>(P));
 
-    const int head_blocks = run.reducing_blocks(n);
+    const int head_blocks = reducing_blocks(n);
     const Argument<T> next = run.argument_of(ptr<T>(P), q_next);  // z_{t+1}
     head_kernel<<<head_blocks, kThreads, 0, stream>>>(d, next, gz, ptr<T>(g.o), ptr<T>(gP),
                                                       pb.need_eps, !vp, sums);
@@ -663,16 +412,12 @@ StdFusedGrads backward(const StdFusedProblem& pb, const StdFusedSaved& saved, co
 
     if (vp) {
       vp_terms(u, q, gz, ptr<T>(a));
-      const int blocks = run.reducing_blocks(d.pixels());
-      vp_softmax_backward_kernel<<<blocks, kThreads, 0, stream>>>(
+      const int blocks = std_prior::vp_softmax_backward(
           d, ptr<T>(w), ptr<T>(a), ptr<T>(dS), ptr<T>(P), ptr<T>(g.o), ptr<T>(gP), ptr<T>(ga),
-          run.lambda, run.eps, sums);
-      TDSEG_LAUNCH_CHECK();
+          run.lambda, run.eps, sums, stream);
       if (pb.need_eps) run.add_sum(sums, blocks, accs + kSlotEps, -inv_eps);
       run.add_sum(sums + kPartials, blocks, accs + kSlotLambda, 1.0);
-      vp_dual_from_ga_kernel<<<run.plane_blocks(), kThreads, 0, stream>>>(d.L, ptr<T>(ga),
-                                                                          ptr<T>(gq), run.eps);
-      TDSEG_LAUNCH_CHECK();
+      std_prior::vp_dual_from_ga(d, ptr<T>(ga), ptr<T>(gq), run.eps, stream);
     }
 
     // gP is lambda dL/dp_t now: dL/dsigma, then gu = (dK/du)^T gP (- div(gG s) for SS),
@@ -714,7 +459,7 @@ StdFusedGrads backward(const StdFusedProblem& pb, const StdFusedSaved& saved, co
                 j == 0 ? q_c : seg_q_at(j), j + 1 == len ? q_end : seg_q_at(j + 1));
   }
   // z_0 = o / eps
-  const int blocks = run.reducing_blocks(n);
+  const int blocks = reducing_blocks(n);
   first_argument_backward_kernel<<<blocks, kThreads, 0, stream>>>(n, gz, ptr<T>(pb.o), ptr<T>(g.o),
                                                                   run.eps, sums);
   TDSEG_LAUNCH_CHECK();

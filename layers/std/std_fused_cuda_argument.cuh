@@ -1,11 +1,16 @@
-// Device helpers shared by the kernels of the fused STD op on CUDA (std_fused_cuda.cu and
-// std_fused_cuda_tile.cu): the sizes of one call, the SS image operators, and z_{t+1},
-// the argument of a softmax. Functions only: no kernel and no launch lives here.
+// Device helpers shared by the kernels of the fused STD op on CUDA (std_fused_cuda.cu,
+// std_fused_cuda_priors.cu and std_fused_cuda_tile.cu): the sizes of one call, the first
+// pass of its sums, the SS image operators, and z_{t+1}, the argument of a softmax.
+// Functions only: no kernel and no launch lives here.
 #pragma once
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+
+#include "cuda/block_reduce.cuh"
+#include "cuda/launch.h"
 
 namespace tdseg::cuda::std_device {
 
@@ -14,6 +19,24 @@ struct Dims {
   __host__ __device__ int64_t size() const { return N * C * L; }
   __host__ __device__ int64_t pixels() const { return N * L; }
 };
+
+// ---- the first pass of a sum --------------------------------------------------------
+
+// A reducing kernel runs at most kPartials blocks. Each block leaves its share of a sum in
+// partial[blockIdx.x] (a second sum's at partial[kPartials + blockIdx.x]); one block then
+// adds the shares in a fixed order (std_fused_cuda.cu, add_sum): no atomics, so the
+// gradients of lambda, eps, tau and sigma are identical run to run.
+constexpr int kPartials = 1024;
+
+inline int reducing_blocks(int64_t count) {
+  return static_cast<int>(std::min<int64_t>(blocks_for(count), kPartials));
+}
+
+// partial[blockIdx.x] = the sum of v over the block's threads; every thread calls it.
+__device__ inline void store_block_sum(double v, double* partial) {
+  v = block_sum(v);
+  if (threadIdx.x == 0) partial[blockIdx.x] = v;
+}
 
 __device__ __forceinline__ float exp_of(float x) { return expf(x); }
 __device__ __forceinline__ double exp_of(double x) { return ::exp(x); }

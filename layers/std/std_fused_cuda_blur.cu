@@ -119,6 +119,13 @@ struct ColumnTile {
     y0 = blockIdx.x / tiles_x * kColH;
   }
   __device__ int64_t y(int i) const { return y0 + threadIdx.x / kTx + kTy * i; }
+  // f(i, k) for each of the thread's outputs i inside the image, k its offset in the plane.
+  template <typename F>
+  __device__ void for_outputs(int64_t H, int64_t W, F&& f) const {
+#pragma unroll
+    for (int i = 0; i < kPer; ++i)
+      if (x < W && y(i) < H) f(i, y(i) * W + x);
+  }
 };
 
 // P = k*A, or (k*A) e - k*B for A = rows of 1 - u, B = rows of e u.   (eq. 7)
@@ -133,12 +140,9 @@ __global__ void kernel_term_cols_kernel(Planes<T> pl, Rows<T> rows, T* __restric
     T a[kPer] = {}, b[kPer] = {};
     add_column_taps(pl, rows.a_g + plane * L, g, at.x, at.y0, tile, a);
     if (pl.edge) add_column_taps(pl, rows.b_g + plane * L, g, at.x, at.y0, tile, b);
-#pragma unroll
-    for (int i = 0; i < kPer; ++i) {
-      const int64_t y = at.y(i), k = y * pl.W + at.x;
-      if (at.x >= pl.W || y >= pl.H) continue;
+    at.for_outputs(pl.H, pl.W, [&](int i, int64_t k) {
       P[plane * L + k] = pl.edge ? a[i] * pl.edge[plane / pl.C * L + k] - b[i] : a[i];
-    }
+    });
   }
 }
 
@@ -159,13 +163,10 @@ __global__ void kernel_term_adjoint_cols_kernel(Planes<T> pl, Rows<T> rows,
     T a[kPer] = {}, b[kPer] = {};
     add_column_taps(pl, rows.a_g + plane * L, g, at.x, at.y0, tile, a);
     if (pl.edge) add_column_taps(pl, rows.b_g + plane * L, g, at.x, at.y0, tile, b);
-#pragma unroll
-    for (int i = 0; i < kPer; ++i) {
-      const int64_t y = at.y(i), k = y * pl.W + at.x;
-      if (at.x >= pl.W || y >= pl.H) continue;
+    at.for_outputs(pl.H, pl.W, [&](int i, int64_t k) {
       const T v = star_div && c == star ? -star_div[n * L + k] : T(0);
       gu[plane * L + k] = pl.edge ? (v - pl.edge[n * L + k] * a[i]) - b[i] : v - T(2) * a[i];
-    }
+    });
   }
 }
 
@@ -192,13 +193,10 @@ __global__ void kernel_term_dsigma_cols_kernel(Planes<T> pl, Rows<T> rows,
       add_column_taps(pl, rows.b_dg + plane * L, g, at.x, at.y0, tile, b);
     }
     double s = 0;
-#pragma unroll
-    for (int i = 0; i < kPer; ++i) {
-      const int64_t y = at.y(i), k = y * pl.W + at.x;
-      if (at.x >= pl.W || y >= pl.H) continue;
+    at.for_outputs(pl.H, pl.W, [&](int i, int64_t k) {
       const T d = pl.edge ? a[i] * pl.edge[n * L + k] - b[i] : a[i];
       s += static_cast<double>(gP[plane * L + k]) * d;
-    }
+    });
     s = block_sum(s);
     if (threadIdx.x == 0) partial[plane * gridDim.x + blockIdx.x] = s;
   }

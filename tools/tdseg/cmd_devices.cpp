@@ -4,6 +4,7 @@
 #include "core/gemm.h"
 #include "cuda/device.h"
 #include "tools/tdseg/commands.h"
+#include "train/setup.h"
 
 namespace tdseg::cli {
 
@@ -35,6 +36,11 @@ void note_cpu_fallback() {
   const cuda::Availability a = cuda::query_devices();
   // On stdout: it is information, and stderr stays the one line of an error, if any.
   if (a.devices.empty()) std::printf("tdseg: %s; running on the CPU\n", a.reason.c_str());
+}
+
+void check_devices(const std::vector<RunConfig>& configs) {
+  for (const RunConfig& c : configs) run_device(c);
+  note_cpu_fallback();
 }
 
 }  // namespace tdseg::cli

@@ -17,8 +17,7 @@ int cmd_eval(Args& args) {
   check<UsageError>(checkpoint.has_value(), "eval: --checkpoint CKPT is required");
   const RunConfig config =
       checkpoint_config(read_checkpoint_info(*checkpoint), *checkpoint, file, sets);
-  run_device(config);  // fails early, before any data is read
-  note_cpu_fallback();
+  check_devices({config});
   const auto val = open_dataset(config, false);
   auto model = load_model(config, *checkpoint);
   check<ValueError>(val->classes() <= model->config().classes, "eval: the ", config.eval.split,

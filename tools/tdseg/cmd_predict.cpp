@@ -56,7 +56,7 @@ int cmd_predict(Args& args) {
                     "predict: --checkpoint, --input and --out are required");
   const RunConfig config =
       checkpoint_config(read_checkpoint_info(*checkpoint), *checkpoint, file, sets);
-  run_device(config);  // fails early, before any data is read
+  check_devices({config});
   const std::vector<fs::path> images = input_images(*input);
   auto model = load_model(config, *checkpoint);
   const DeepLabConfig& mc = model->config();
@@ -69,7 +69,6 @@ int cmd_predict(Args& args) {
   std::error_code ec;
   fs::create_directories(*out, ec);
   check<IOError>(fs::is_directory(*out), *out, ": cannot create the output folder (--out)");
-  note_cpu_fallback();
   model->eval();
   const bool std_head = mc.head.prior != StdPrior::None;
   const LoaderOptions norm = eval_loader_options(config);

@@ -66,8 +66,7 @@ int cmd_train(Args& args) {
     const std::string checkpoint = resume_checkpoint(*resume);
     const RunConfig config =
         checkpoint_config(read_checkpoint_info(checkpoint), checkpoint, "", sets);
-    run_device(config);  // an unusable device fails before any note or work
-    note_cpu_fallback();
+    check_devices({config});
     options.resume = checkpoint;
     options.run_dir = out.value_or(run_dir_of(checkpoint));
     std::printf("resuming from %s\n", checkpoint.c_str());
@@ -85,8 +84,7 @@ int cmd_train(Args& args) {
                                                     : std::vector<std::string>{};
   if (heads.empty()) {
     const RunConfig config = build_config(file, sets);
-    run_device(config);
-    note_cpu_fallback();
+    check_devices({config});
     options.run_dir = out.value_or("runs/train");
     try {
       print_result(train(config, options));
@@ -103,8 +101,7 @@ int cmd_train(Args& args) {
     with_head.push_back("model.head=" + head);
     configs.push_back(build_config(file, with_head));
   }
-  for (const RunConfig& c : configs) run_device(c);
-  note_cpu_fallback();
+  check_devices(configs);
   const std::string base = out.value_or("runs/main");
   const std::string family = model_family(configs[0].model.name);
   std::printf("tdseg train: %s with the heads", family.c_str());

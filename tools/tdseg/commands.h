@@ -1,7 +1,13 @@
 // The subcommands of `tdseg`. Each returns the process exit code; a tdseg::Error thrown
 // from one is printed as a single line by main() and exits 2.
 #pragma once
+#include <vector>
+
 #include "tools/tdseg/args.h"
+
+namespace tdseg {
+struct RunConfig;
+}
 
 namespace tdseg::cli {
 
@@ -26,5 +32,9 @@ int cmd_predict(Args&);
 
 // Says in one line, on stdout, when the binary has CUDA but this machine has no GPU.
 void note_cpu_fallback();
+
+// Each run's device checked before any work is done or any data read (run_device: a GPU
+// asked for and missing is the error), then note_cpu_fallback().
+void check_devices(const std::vector<RunConfig>& configs);
 
 }  // namespace tdseg::cli
