@@ -4,6 +4,7 @@
 #include <fstream>
 #include <set>
 
+#include "core/device.h"
 #include "core/error.h"
 
 namespace tdseg {
@@ -112,7 +113,8 @@ struct Reader {
 
 const std::vector<ConfigKey>& config_keys() {
   static const std::vector<ConfigKey> keys = {
-      {"device", kString, "cpu or cuda (GPU 0; an error where none can be used)", "cpu"},
+      {"device", kString, "cpu, cuda (GPU 0) or cuda:N (an error where it cannot be used)",
+       "cpu"},
       {"data.format", kString, "synthetic, voc, cityscapes, isic or folder", "synthetic"},
       {"data.root", kString, "the dataset's folder (not for synthetic)", ""},
       {"data.list", kString, "a list file of training sample ids, overriding the split's", ""},
@@ -212,7 +214,8 @@ RunConfig parse_config(const json& config) {
   const Reader r{config};
   RunConfig c;
   c.json = config;
-  c.device = r.str("device", {"cpu", "cuda"});
+  c.device = r.str("device");
+  if (!parse_device(c.device)) r.fail("device", "must be cpu, cuda or cuda:N");
 
   c.data.format = r.str("data.format", {"synthetic", "voc", "cityscapes", "isic", "folder"});
   c.data.root = r.str("data.root");

@@ -7,10 +7,10 @@
 namespace tdseg {
 
 Device run_device(const RunConfig& config) {
-  if (config.device == "cpu") return Device::cpu();
-  const cuda::Availability a = cuda::query_devices();
-  check<ValueError>(!a.devices.empty(), "config: device \"cuda\": ", a.reason);
-  return Device::cuda(0);
+  const Device device = parse_device(config.device).value();  // parse_config checked it
+  const std::string why = cuda::why_unusable(device);
+  check<ValueError>(why.empty(), "config: device \"", config.device, "\": ", why);
+  return device;
 }
 
 std::unique_ptr<Dataset> open_dataset(const RunConfig& config, bool train) {
@@ -39,7 +39,7 @@ LoaderOptions train_loader_options(const RunConfig& config) {
   o.max_scale = config.data.max_scale;
   o.seed = config.train.seed;
   o.workers = static_cast<int>(config.data.workers);
-  o.pin_memory = config.device == "cuda";
+  o.pin_memory = config.device != "cpu";
   return o;
 }
 

@@ -11,8 +11,8 @@
 
 namespace tdseg {
 
-// The device of `device` in the configuration: cpu, or cuda (GPU 0), which is an error
-// naming the reason where no GPU can be used.
+// The device of `device` in the configuration: cpu, cuda (GPU 0) or cuda:N, an error
+// naming the reason where this machine cannot use it.
 Device run_device(const RunConfig& config);
 
 // The training split (train) or the evaluation split (eval.split).

@@ -10,6 +10,17 @@
 namespace tdseg::testing {
 namespace {
 
+TEST(Device, NamesParseAndAnythingElseDoesNot) {
+  EXPECT_EQ(parse_device("cpu"), Device::cpu());
+  EXPECT_EQ(parse_device("cuda"), Device::cuda(0));
+  EXPECT_EQ(parse_device("cuda:0"), Device::cuda(0));
+  EXPECT_EQ(parse_device("cuda:13"), Device::cuda(13));
+  EXPECT_EQ(parse_device(Device::cuda(7).str()), Device::cuda(7));
+  for (const char* bad : {"", "gpu", "CPU", "cuda:", "cuda:-1", "cuda:01", "cuda:1x", "cuda: 1",
+                          "cuda:12345", "cpu:0", "cudax"})
+    EXPECT_FALSE(parse_device(bad).has_value()) << "'" << bad << "'";
+}
+
 TEST(Tensor, ContiguousNchwStrides) {
   Tensor t = Tensor::zeros({2, 3, 5, 7});
   EXPECT_EQ(t.strides(), (Shape{105, 35, 7, 1}));

@@ -25,6 +25,23 @@ TEST(DeviceTensor, WithoutAGpuCreationFailsWithTheReason) {
   EXPECT_THROW_MSG(Tensor::randn({4}, g).to(Device::cuda()), DeviceError, "cuda");
 }
 
+TEST(DeviceTensor, TheLastGpuHoldsTensorsAndOneBeyondIsNamed) {
+  TDSEG_REQUIRE_GPU();
+  const int count = static_cast<int>(cuda::query_devices().devices.size());
+  const Device last = Device::cuda(count - 1), beyond = Device::cuda(count);
+  EXPECT_EQ(cuda::why_unusable(last), "");
+  Generator g(12);
+  const Tensor x = Tensor::randn({5, 7}, g);
+  const Tensor y = x.to(last);
+  EXPECT_EQ(y.device(), last);
+  EXPECT_TRUE(all_close(y.to(Device::cpu()), x, 0, 0));
+  EXPECT_NE(cuda::why_unusable(beyond).find(cat("this machine has ", count, " CUDA device")),
+            std::string::npos)
+      << cuda::why_unusable(beyond);
+  EXPECT_THROW_MSG(Tensor::zeros({2}, DType::Float32, beyond), DeviceError,
+                   cat(beyond.str(), " is not available"));
+}
+
 TEST(DeviceTensor, ToTheSameDeviceIsTheTensorItself) {
   Generator g(7);
   Tensor x = Tensor::randn({3, 4}, g);

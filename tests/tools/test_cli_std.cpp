@@ -101,6 +101,10 @@ TEST(CliStd, BadInputExitsTwoWithOneLine) {
       {"std --kernel-size 4" + o, "kernel size 4 must be odd"},
       {"std --lambda x" + o, "--lambda expects a number, got 'x'"},
       {"std --logits " + dir() + "o4.npy", "--out U.npy is required"},
+      {"std --device gpu" + o, "--device must be cpu, cuda or cuda:N, got 'gpu'"},
+      {"std --device cuda:01" + o, "--device must be cpu, cuda or cuda:N, got 'cuda:01'"},
+      // No machine here has 100 GPUs: the line says why (no GPU, or how many there are).
+      {"std --device cuda:99" + o, "std: --device cuda:99: "},
   };
   for (const auto& [arguments, message] : cases) {
     const Outcome r = tdseg(arguments);

@@ -5,6 +5,7 @@
 
 #include "tests/check_close.h"
 #include "train/config.h"
+#include "train/setup.h"
 
 namespace tdseg::testing {
 namespace {
@@ -69,7 +70,11 @@ TEST(Config, ErrorsNameTheKey) {
                    "model.std.kernel_size");
   EXPECT_THROW_MSG(build_config("", {"train.batch_size=1"}), ValueError, "train.batch_size");
   EXPECT_THROW_MSG(build_config("", {"data.format=voc"}), ValueError, "data.root");
-  EXPECT_THROW_MSG(build_config("", {"device=tpu"}), ValueError, "device");
+  EXPECT_THROW_MSG(build_config("", {"device=tpu"}), ValueError, "device must be cpu, cuda or cuda:N");
+  EXPECT_THROW_MSG(build_config("", {"device=cuda:x"}), ValueError, "device must be");
+  // A well-formed name this machine cannot use fails when the run starts, naming it.
+  EXPECT_THROW_MSG(run_device(build_config("", {"device=cuda:99"})), ValueError,
+                   "config: device \"cuda:99\": ");
   // Files: unknown nested keys, wrong types, unreadable files.
   const std::string path = ::testing::TempDir() + "tdseg_config_bad.json";
   std::ofstream(path) << R"({"model": {"std": {"lamda": 1}}})";

@@ -14,6 +14,7 @@
 #include "layers/std/std_config.h"
 #include "layers/std/std_extras.h"
 #include "tools/tdseg/args.h"
+#include "tools/tdseg/commands.h"
 #include "tools/tdseg/timing.h"
 
 #if defined(TDSEG_WITH_CUDA)
@@ -22,15 +23,9 @@
 
 namespace tdseg::cli {
 
-// --device cpu|cuda; without it cuda:0 when a GPU is usable, else the CPU.
+// --device cpu|cuda|cuda:N; without it cuda:0 when a GPU is usable, else the CPU.
 inline Device bench_device(Args& args, const std::string& command) {
-  const cuda::Availability a = cuda::query_devices();
-  const std::string name = args.option_or("device", a.devices.empty() ? "cpu" : "cuda");
-  check<UsageError>(name == "cpu" || name == "cuda", command, ": --device must be cpu or cuda, got '",
-                    name, "'");
-  if (name == "cpu") return Device::cpu();
-  check<DeviceError>(!a.devices.empty(), command, ": --device cuda: ", a.reason);
-  return Device::cuda(0);
+  return device_option(args, command, cuda::query_devices().devices.empty() ? "cpu" : "cuda");
 }
 
 // "cuda:0 (NVIDIA H100 80GB HBM3)" or "cpu".

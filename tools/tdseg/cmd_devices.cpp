@@ -1,5 +1,8 @@
 // `tdseg version` and `tdseg devices`: what this build has and what this machine offers.
 #include <cstdio>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "core/gemm.h"
 #include "cuda/device.h"
@@ -36,6 +39,16 @@ void note_cpu_fallback() {
   const cuda::Availability a = cuda::query_devices();
   // On stdout: it is information, and stderr stays the one line of an error, if any.
   if (a.devices.empty()) std::printf("tdseg: %s; running on the CPU\n", a.reason.c_str());
+}
+
+Device device_option(Args& args, const std::string& command, const std::string& fallback) {
+  const std::string name = args.option_or("device", fallback);
+  const std::optional<Device> device = parse_device(name);
+  check<UsageError>(device.has_value(), command, ": --device must be cpu, cuda or cuda:N, got '",
+                    name, "'");
+  const std::string why = cuda::why_unusable(*device);
+  check<DeviceError>(why.empty(), command, ": --device ", name, ": ", why);
+  return *device;
 }
 
 void check_devices(const std::vector<RunConfig>& configs) {

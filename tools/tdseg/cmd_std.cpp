@@ -6,7 +6,6 @@
 #include "core/autograd.h"
 #include "core/npy.h"
 #include "core/ops.h"
-#include "cuda/device.h"
 #include "layers/std/std_block.h"
 #include "tools/tdseg/commands.h"
 
@@ -50,19 +49,11 @@ int cmd_std(Args& args) {
   c.memory.save = parse_std_save(args.option_or("save", "auto"));
   c.memory.checkpoint_every = args.int_or("checkpoint-every", 0, INT64_MIN, INT64_MAX);
   c.memory.bf16_iterates = args.flag("bf16-iterates");
-  const std::string device = args.option_or("device", "cpu");
+  const Device where = device_option(args, "std", "cpu");
   const auto grad_out = args.option("grad-output");
   const auto grad_logits_out = args.option("grad-logits-out");
   check<UsageError>(grad_out.has_value() == grad_logits_out.has_value(),
                     "std: --grad-output and --grad-logits-out go together");
-  check<UsageError>(device == "cpu" || device == "cuda", "std: --device must be cpu or cuda, got '",
-                    device, "'");
-  Device where = Device::cpu();
-  if (device == "cuda") {
-    const cuda::Availability a = cuda::query_devices();
-    check<DeviceError>(!a.devices.empty(), "std: --device cuda: ", a.reason);
-    where = Device::cuda(0);
-  }
 
   Tensor o = load_npy(logits_path);
   check<DTypeError>(is_floating(o.dtype()), "std: --logits ", logits_path, " holds ",

@@ -1,8 +1,10 @@
 // The subcommands of `tdseg`. Each returns the process exit code; a tdseg::Error thrown
 // from one is printed as a single line by main() and exits 2.
 #pragma once
+#include <string>
 #include <vector>
 
+#include "core/device.h"
 #include "tools/tdseg/args.h"
 
 namespace tdseg {
@@ -32,6 +34,10 @@ int cmd_predict(Args&);
 
 // Says in one line, on stdout, when the binary has CUDA but this machine has no GPU.
 void note_cpu_fallback();
+
+// --device cpu|cuda|cuda:N (`fallback` when not given), checked against this machine:
+// a malformed name is a usage error, a device it lacks a DeviceError saying why.
+Device device_option(Args& args, const std::string& command, const std::string& fallback);
 
 // Each run's device checked before any work is done or any data read (run_device: a GPU
 // asked for and missing is the error), then note_cpu_fallback().

@@ -41,10 +41,10 @@ const Command kCommands[] = {
      cmd_smoke},
     {"bench", "benchmarks: `tdseg bench conv` (CPU), `std|step` (GPU or CPU), `ops` (GPU)",
      "usage: tdseg bench conv [--repeat R] [--batch N] [--size S] [--json]\n"
-     "       tdseg bench std [--device cpu|cuda] [--shape N,C,H,W | --preset voc|cityscapes|isic]\n"
+     "       tdseg bench std [--device cpu|cuda|cuda:N] [--shape N,C,H,W | --preset voc|cityscapes|isic]\n"
      "                       [--dtype float32|float64] [--repeat R] [--json]\n"
      "       tdseg bench step [--model NAME] [--head softmax|std|vp|ss]... [--classes C]\n"
-     "                        [--batch B] [--input HxW] [--device cpu|cuda] [--repeat R] [--json]\n"
+     "                        [--batch B] [--input HxW] [--device cpu|cuda|cuda:N] [--repeat R] [--json]\n"
      "       tdseg bench ops [--repeat R] [--json]\n\n"
      "std times loss = cross_entropy(head(o), labels) on random logits o [N, C, H, W] for\n"
      "the heads softmax + NLL (the baseline), STD composed and fused (T = 10), VP-STD fused\n"
@@ -106,7 +106,7 @@ const Command kCommands[] = {
      "usage: tdseg std --logits O.npy --out U.npy [--prior none|std|vp|ss] [--iters T]\n"
      "                 [--lambda L] [--eps E] [--kernel-size K] [--sigma S]\n"
      "                 [--volumes V.npy] [--centers C.npy] [--star-class I] [--tau TAU]\n"
-     "                 [--impl composed|fused] [--device cpu|cuda]\n"
+     "                 [--impl composed|fused] [--device cpu|cuda|cuda:N]\n"
      "                 [--save auto|all|checkpoints] [--checkpoint-every K] [--bf16-iterates]\n"
      "                 [--grad-output G.npy --grad-logits-out GO.npy]\n\n"
      "Reads logits o [N, C, H, W] (float32 or float64; the output has that dtype) and writes\n"
