@@ -5,8 +5,6 @@
 #include <array>
 #include <atomic>
 #include <climits>
-#include <cstdlib>
-#include <cstring>
 #include <map>
 #include <mutex>
 #include <new>
@@ -222,12 +220,7 @@ Choice search(const Problem& p, const Buffers& b, Device device, bool timed) {
 
 using Key = std::array<int64_t, 22>;
 
-ConvAlgoSearch initial_search() {
-  const char* e = std::getenv("TDSEG_CONV_SEARCH");
-  return e && std::strcmp(e, "timed") == 0 ? ConvAlgoSearch::Timed : ConvAlgoSearch::Heuristic;
-}
-
-std::atomic<ConvAlgoSearch> g_search{initial_search()};
+std::atomic<ConvAlgoSearch> g_search{ConvAlgoSearch::Heuristic};
 std::atomic<int64_t> g_searches{0};
 std::mutex g_cache_mutex;
 std::map<Key, Choice> g_cache;

@@ -30,8 +30,8 @@ struct Conv2dOptions;
 namespace tdseg::cuda {
 
 enum class ConvAlgoSearch { Heuristic, Timed };
-// Starts as Timed when the environment has TDSEG_CONV_SEARCH=timed, else Heuristic. The
-// mode is part of the cache key: switching it searches each shape again once.
+// Heuristic until set (a run's cuda.conv_search, train/setup.h). The mode is part of the
+// cache key: switching it searches each shape again once.
 void set_conv_algo_search(ConvAlgoSearch search);
 ConvAlgoSearch conv_algo_search();
 // How many algorithm searches (heuristic or timed) ran so far, all devices: a call whose

@@ -115,6 +115,10 @@ const std::vector<ConfigKey>& config_keys() {
   static const std::vector<ConfigKey> keys = {
       {"device", kString, "cpu, cuda (GPU 0) or cuda:N (an error where it cannot be used)",
        "cpu"},
+      {"cuda.tf32", kBool, "TF32 tensor cores for float32 convolutions and matrix products "
+       "(false: strict float32)", true},
+      {"cuda.conv_search", kString, "cuDNN's convolution algorithms: heuristic (its ranking) "
+       "or timed (each shape's candidates timed once)", "heuristic"},
       {"data.format", kString, "synthetic, voc, cityscapes, isic or folder", "synthetic"},
       {"data.root", kString, "the dataset's folder (not for synthetic)", ""},
       {"data.list", kString, "a list file of training sample ids, overriding the split's", ""},
@@ -216,6 +220,8 @@ RunConfig parse_config(const json& config) {
   c.json = config;
   c.device = r.str("device");
   if (!parse_device(c.device)) r.fail("device", "must be cpu, cuda or cuda:N");
+  c.cuda.tf32 = r.boolean("cuda.tf32");
+  c.cuda.conv_search = r.str("cuda.conv_search", {"heuristic", "timed"});
 
   c.data.format = r.str("data.format", {"synthetic", "voc", "cityscapes", "isic", "folder"});
   c.data.root = r.str("data.root");

@@ -16,7 +16,11 @@
 namespace tdseg {
 
 struct RunConfig {
-  std::string device = "cpu";  // cpu, cuda
+  std::string device = "cpu";  // cpu, cuda, cuda:N
+  struct Cuda {
+    bool tf32 = true;
+    std::string conv_search;  // heuristic, timed
+  } cuda;
   struct Data {
     std::string format, root, list, val_list, train_split;
     int64_t crop = 0, classes = 0, synthetic_train = 0, synthetic_val = 0, workers = 0;

@@ -1,6 +1,10 @@
 #include "train/setup.h"
 
 #include "cuda/device.h"
+#if defined(TDSEG_WITH_CUDA)
+#include "cuda/context.h"
+#include "cuda/cudnn_conv.h"
+#endif
 #include "models/registry.h"
 #include "train/run_checkpoint.h"
 
@@ -11,6 +15,16 @@ Device run_device(const RunConfig& config) {
   const std::string why = cuda::why_unusable(device);
   check<ValueError>(why.empty(), "config: device \"", config.device, "\": ", why);
   return device;
+}
+
+void apply_cuda_options(const RunConfig& config) {
+#if defined(TDSEG_WITH_CUDA)
+  cuda::set_allow_tf32(config.cuda.tf32);
+  cuda::set_conv_algo_search(config.cuda.conv_search == "timed" ? cuda::ConvAlgoSearch::Timed
+                                                                 : cuda::ConvAlgoSearch::Heuristic);
+#else
+  (void)config;
+#endif
 }
 
 std::unique_ptr<Dataset> open_dataset(const RunConfig& config, bool train) {
@@ -104,6 +118,7 @@ std::unique_ptr<DeepLabV3Plus> load_model(const RunConfig& config, const std::st
   const CheckpointInfo info = read_checkpoint_info(checkpoint);
   auto model =
       std::make_unique<DeepLabV3Plus>(run_model_config(config, info.classes, info.star_class));
+  apply_cuda_options(config);
   model->to(run_device(config));
   load_run_checkpoint(checkpoint, *model, nullptr);
   return model;

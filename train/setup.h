@@ -15,6 +15,10 @@ namespace tdseg {
 // naming the reason where this machine cannot use it.
 Device run_device(const RunConfig& config);
 
+// The CUDA backend's math for this run (cuda.tf32, cuda.conv_search): process-wide
+// settings, made before the run's first op. Nothing to do in a build without CUDA.
+void apply_cuda_options(const RunConfig& config);
+
 // The training split (train) or the evaluation split (eval.split).
 std::unique_ptr<Dataset> open_dataset(const RunConfig& config, bool train);
 

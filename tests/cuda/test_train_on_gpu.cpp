@@ -11,6 +11,7 @@
 
 #include "tests/cuda/gpu.h"
 #include "train/run_checkpoint.h"
+#include "train/setup.h"
 #include "train/trainer.h"
 
 namespace tdseg::testing {
@@ -18,12 +19,15 @@ namespace {
 
 namespace fs = std::filesystem;
 
-RunConfig short_run(const std::string& device) {
-  return build_config("", {"device=" + device, "model.name=std-deeplabv3plus-xception-tiny",
-                           "train.iters=4", "train.batch_size=2", "data.crop=33",
-                           "data.synthetic_val=2", "eval.gallery=1", "eval.flip=true",
-                           "train.log_every=1", "train.eval_every=0", "train.checkpoint_every=2",
-                           "train.keep_checkpoints=5"});
+// `extra` overrides the short run's settings (a later --set wins).
+RunConfig short_run(const std::string& device, const std::vector<std::string>& extra = {}) {
+  std::vector<std::string> sets = {
+      "device=" + device, "model.name=std-deeplabv3plus-xception-tiny", "train.iters=4",
+      "train.batch_size=2", "data.crop=33", "data.synthetic_val=2", "eval.gallery=1",
+      "eval.flip=true", "train.log_every=1", "train.eval_every=0", "train.checkpoint_every=2",
+      "train.keep_checkpoints=5"};
+  sets.insert(sets.end(), extra.begin(), extra.end());
+  return build_config("", sets);
 }
 
 TrainResult run(const RunConfig& config, const std::string& name, const std::string& resume = "") {
@@ -59,6 +63,19 @@ TEST(GpuTrain, ShortRunCheckpointsResumesAndStartsAsTheCpu) {
   for (size_t k = 2; k < 4; ++k)
     EXPECT_NEAR(resumed.history.steps[k].loss, gpu.history.steps[k].loss, 1e-4 * gpu.history.steps[k].loss)
         << "iteration " << k + 1;
+}
+
+// cuda.tf32=false: strict float32 convolutions, so the first loss is the CPU's up to the
+// order of float32 sums (2^-24 relative a rounding), far inside TF32's 6.4e-5 above.
+TEST(GpuTrain, StrictFloat32RunStartsAtTheCpusLoss) {
+  TDSEG_REQUIRE_GPU();
+  const std::vector<std::string> sets = {"cuda.tf32=false", "train.iters=1",
+                                         "train.checkpoint_every=0"};
+  const TrainResult cpu = run(short_run("cpu", sets), "strict_cpu");
+  const TrainResult gpu = run(short_run("cuda", sets), "strict_cuda");
+  apply_cuda_options(build_config("", {}));  // the defaults again, for the tests that follow
+  ASSERT_EQ(gpu.history.steps.size(), 1u);
+  EXPECT_NEAR(gpu.history.steps[0].loss, cpu.history.steps[0].loss, 1e-5 * cpu.history.steps[0].loss);
 }
 
 }  // namespace

@@ -7,6 +7,11 @@
 #include "train/config.h"
 #include "train/setup.h"
 
+#if defined(TDSEG_WITH_CUDA)
+#include "cuda/context.h"
+#include "cuda/cudnn_conv.h"
+#endif
+
 namespace tdseg::testing {
 namespace {
 
@@ -15,6 +20,8 @@ using nlohmann::json;
 TEST(Config, DefaultsParseAndRoundTrip) {
   const RunConfig c = build_config("", {});
   EXPECT_EQ(c.device, "cpu");
+  EXPECT_TRUE(c.cuda.tf32);
+  EXPECT_EQ(c.cuda.conv_search, "heuristic");
   EXPECT_EQ(c.data.format, "synthetic");
   EXPECT_EQ(c.model.head, "auto");
   EXPECT_FALSE(c.model.iters.has_value());
@@ -26,6 +33,19 @@ TEST(Config, DefaultsParseAndRoundTrip) {
   EXPECT_EQ(parse_config(c.json).json, c.json);
   EXPECT_EQ(c.json.at("train").at("lr"), json(c.train.lr));
 }
+
+#if defined(TDSEG_WITH_CUDA)
+// cuda.tf32 and cuda.conv_search reach the backend's process-wide settings (no GPU needed:
+// they are flags the next convolution reads).
+TEST(Config, CudaMathOptionsReachTheBackend) {
+  apply_cuda_options(build_config("", {"cuda.tf32=false", "cuda.conv_search=timed"}));
+  EXPECT_FALSE(cuda::allow_tf32());
+  EXPECT_EQ(cuda::conv_algo_search(), cuda::ConvAlgoSearch::Timed);
+  apply_cuda_options(build_config("", {}));
+  EXPECT_TRUE(cuda::allow_tf32());
+  EXPECT_EQ(cuda::conv_algo_search(), cuda::ConvAlgoSearch::Heuristic);
+}
+#endif
 
 TEST(Config, OverridesParseJsonElseString) {
   const RunConfig c = build_config(
@@ -72,6 +92,9 @@ TEST(Config, ErrorsNameTheKey) {
   EXPECT_THROW_MSG(build_config("", {"data.format=voc"}), ValueError, "data.root");
   EXPECT_THROW_MSG(build_config("", {"device=tpu"}), ValueError, "device must be cpu, cuda or cuda:N");
   EXPECT_THROW_MSG(build_config("", {"device=cuda:x"}), ValueError, "device must be");
+  EXPECT_THROW_MSG(build_config("", {"cuda.conv_search=fast"}), ValueError,
+                   "cuda.conv_search must be one of heuristic, timed");
+  EXPECT_THROW_MSG(build_config("", {"cuda.tf32=1"}), ValueError, "cuda.tf32");
   // A well-formed name this machine cannot use fails when the run starts, naming it.
   EXPECT_THROW_MSG(run_device(build_config("", {"device=cuda:99"})), ValueError,
                    "config: device \"cuda:99\": ");
