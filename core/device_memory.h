@@ -21,6 +21,14 @@ void zero(void* p, Device device, size_t bytes);
 void* allocate_pinned(size_t bytes);
 void release_pinned(void* p);
 
+// What a device's caching allocator hands out (cuda/caching_allocator.h): bytes in use
+// now, the most in use since the last reset_peak, and bytes kept in its free lists.
+struct Use {
+  size_t in_use = 0, peak = 0, cached = 0;
+};
+Use use(Device device);
+void reset_peak(Device device);  // the next peak is that of what follows
+
 }  // namespace tdseg::device_memory
 
 namespace tdseg {

@@ -44,6 +44,13 @@ void copy(void* dst, Device dst_device, const void* src, Device src_device, size
   if (wait) c.stream.synchronize();
 }
 
+Use use(Device device) {
+  const CachingAllocator::Stats s = cuda::memory_stats(device.index);
+  return {s.in_use, s.peak, s.cached};
+}
+
+void reset_peak(Device device) { cuda::context(device.index).allocator.reset_peak(); }
+
 void* allocate_pinned(size_t bytes) { return cuda::pinned_pool().allocate(bytes); }
 
 void release_pinned(void* p) { cuda::pinned_pool().release(p); }

@@ -38,6 +38,10 @@ void copy(void* dst, Device dst_device, const void* src, Device src_device, size
 void zero(void*, Device device, size_t) {
   throw DeviceError(cat("zero: ", device.str(), ": ", cuda::kNotBuilt));
 }
+Use use(Device device) { throw DeviceError(cat("memory use: ", device.str(), ": ", cuda::kNotBuilt)); }
+void reset_peak(Device device) {
+  throw DeviceError(cat("memory peak: ", device.str(), ": ", cuda::kNotBuilt));
+}
 void* allocate_pinned(size_t) { throw DeviceError(cat("pinned host memory: ", cuda::kNotBuilt)); }
 void release_pinned(void*) {}
 

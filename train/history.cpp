@@ -14,11 +14,13 @@ using nlohmann::json;
 namespace {
 
 json to_json(const History::Step& s) {
-  return {{"iter", s.iter},
-          {"loss", s.loss},
-          {"lr", s.lr},
-          {"images_per_s", s.images_per_s},
-          {"elapsed_s", s.elapsed_s}};
+  json j = {{"iter", s.iter},
+            {"loss", s.loss},
+            {"lr", s.lr},
+            {"images_per_s", s.images_per_s},
+            {"elapsed_s", s.elapsed_s}};
+  if (s.peak_mib) j["peak_mib"] = *s.peak_mib;
+  return j;
 }
 
 json to_json(const History::Eval& e) {
@@ -41,8 +43,10 @@ RunLog::RunLog(std::string path, int64_t resume_step) : path_(std::move(path)) {
       if (j["iter"].get<int64_t>() > resume_step) continue;
       kept.push_back(line);
       if (j.contains("loss"))
-        history_.steps.push_back(
-            {j["iter"], j["loss"], j["lr"], j["images_per_s"], j["elapsed_s"]});
+        history_.steps.push_back({j["iter"], j["loss"], j["lr"], j["images_per_s"],
+                                  j["elapsed_s"],
+                                  j.contains("peak_mib") ? std::optional<double>(j["peak_mib"])
+                                                         : std::nullopt});
       else
         history_.evals.push_back({j["iter"], j["val_miou"], j["val_pixel_accuracy"], j["eval_s"]});
     }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
@@ -47,6 +48,16 @@ std::string iou_markdown(const ConfusionMatrix& m, const std::vector<std::string
     out += cat("| ", class_name(names, c), " | ", v ? percent(*v) : "-", " |\n");
   }
   return out + cat("| **mIoU** | **", percent(m.mean_iou()), "** |\n");
+}
+
+// On a GPU, the most device memory a logged window of steps held; "" on the CPU.
+std::string peak_memory_row(const RunConfig& config, const History& h) {
+  std::optional<double> peak;
+  for (const History::Step& s : h.steps)
+    if (s.peak_mib) peak = std::max(peak.value_or(0), *s.peak_mib);
+  if (!peak) return "";
+  return cat("| peak device memory | ", std::llround(*peak), " MiB on ", config.device,
+             " (the caching allocator's count, evaluations excluded) |\n");
 }
 
 }  // namespace
@@ -98,7 +109,7 @@ void write_run_report(const RunConfig& config, const TrainResult& r, DeepLabV3Pl
           "| iterations | ", r.steps, " (batch ", config.train.batch_size, ", crop ",
           config.data.crop, ", ", config.train.optimizer, " lr ", config.train.lr, ") |\n",
           "| training time | ", format_duration(r.train_seconds), " (this process) |\n",
-          "| final mIoU | ", percent(m.mean_iou()), " |\n", "| pixel accuracy | ",
+          peak_memory_row(config, r.history), "| final mIoU | ", percent(m.mean_iou()), " |\n", "| pixel accuracy | ",
           percent(m.pixel_accuracy()), " |\n", "| best validation mIoU | ", percent(r.best_miou),
           " at iteration ", r.best_step, " |\n", "| evaluation | ", r.eval.description, " |\n\n");
   if (fs::exists(fs::path(r.run_dir) / "curves.png"))

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "core/autograd.h"
+#include "core/device_memory.h"
 #include "core/ops.h"
 #include "layers/checkpoint.h"
 #include "layers/std/std_extras.h"
@@ -187,6 +188,16 @@ TrainResult train(const RunConfig& config, const TrainOptions& options) {
       fs::remove(all[k].second);
   };
 
+  // On a GPU, the most memory the steps of a logging window held (evaluations excluded):
+  // the caching allocator's peak, reset when a window starts.
+  auto window_peak_mib = [&]() -> std::optional<double> {
+    if (!device.is_cuda()) return std::nullopt;
+    const double mib = device_memory::use(device).peak / double(1 << 20);
+    device_memory::reset_peak(device);
+    return mib;
+  };
+  window_peak_mib();
+
   Batch batch;
   double train_seconds = 0, window_seconds = 0;
   int64_t window_images = 0, steps_done = 0;
@@ -214,8 +225,9 @@ TrainResult train(const RunConfig& config, const TrainOptions& options) {
 
     if (step % config.train.log_every == 0 || step == iters) {
       const double rate = window_images / std::max(window_seconds, 1e-9);
-      log.step({step, value, lr, rate, seconds_since(t_start)});
-      progress.update(step, value, lr, rate, train_seconds / steps_done * (iters - step));
+      const std::optional<double> peak = window_peak_mib();
+      log.step({step, value, lr, rate, seconds_since(t_start), peak});
+      progress.update(step, value, lr, rate, train_seconds / steps_done * (iters - step), peak);
       window_seconds = 0;
       window_images = 0;
     }
@@ -240,6 +252,7 @@ TrainResult train(const RunConfig& config, const TrainOptions& options) {
       progress.note(line);
       write_curves((run / "curves.png").string(), log.history());
       if (last) result.eval = r;
+      window_peak_mib();  // the evaluation's memory is not the next window's
     }
     if ((config.train.checkpoint_every > 0 && step % config.train.checkpoint_every == 0) || last)
       save(step);

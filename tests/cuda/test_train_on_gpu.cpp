@@ -6,6 +6,8 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -50,6 +52,16 @@ TEST(GpuTrain, ShortRunCheckpointsResumesAndStartsAsTheCpu) {
   // chaotic loop do.
   EXPECT_NEAR(gpu.history.steps[0].loss, cpu.history.steps[0].loss, 1e-3 * cpu.history.steps[0].loss);
   for (const auto& s : gpu.history.steps) EXPECT_TRUE(std::isfinite(s.loss)) << "iteration " << s.iter;
+  // Each logged window's peak device memory: in the log and the report on the GPU (at
+  // least the weights, which stay allocated), absent on the CPU.
+  for (const auto& s : gpu.history.steps) {
+    ASSERT_TRUE(s.peak_mib.has_value()) << "iteration " << s.iter;
+    EXPECT_GT(*s.peak_mib, 0.0);
+  }
+  for (const auto& s : cpu.history.steps) EXPECT_FALSE(s.peak_mib.has_value());
+  std::ifstream report(gpu.run_dir + "/report.md");
+  const std::string text((std::istreambuf_iterator<char>(report)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("| peak device memory | "), std::string::npos);
   const double miou = gpu.eval.matrix.mean_iou();
   EXPECT_TRUE(miou >= 0 && miou <= 1) << miou;
 
@@ -63,6 +75,7 @@ TEST(GpuTrain, ShortRunCheckpointsResumesAndStartsAsTheCpu) {
   for (size_t k = 2; k < 4; ++k)
     EXPECT_NEAR(resumed.history.steps[k].loss, gpu.history.steps[k].loss, 1e-4 * gpu.history.steps[k].loss)
         << "iteration " << k + 1;
+  EXPECT_EQ(resumed.history.steps[0].peak_mib, gpu.history.steps[0].peak_mib);  // read back
 }
 
 // cuda.tf32=false: strict float32 convolutions, so the first loss is the CPU's up to the

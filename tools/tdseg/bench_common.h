@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/device_memory.h"
 #include "core/tensor.h"
 #include "cuda/device.h"
 #include "layers/std/std_config.h"
@@ -97,16 +98,10 @@ inline double copy_gbps(Device device, int repeat) {
 // Peak memory from a reset on: the GPU's caching allocator counts the bytes it hands out
 // (inputs included); the CPU keeps no such count (nullopt).
 inline void reset_peak_memory(Device device) {
-#if defined(TDSEG_WITH_CUDA)
-  if (device.is_cuda()) cuda::context(device.index).allocator.reset_peak();
-#endif
-  (void)device;
+  if (device.is_cuda()) device_memory::reset_peak(device);
 }
 inline std::optional<double> peak_memory_mib(Device device) {
-#if defined(TDSEG_WITH_CUDA)
-  if (device.is_cuda()) return cuda::memory_stats(device.index).peak / double(1 << 20);
-#endif
-  (void)device;
+  if (device.is_cuda()) return device_memory::use(device).peak / double(1 << 20);
   return std::nullopt;
 }
 
