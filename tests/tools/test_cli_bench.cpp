@@ -121,6 +121,8 @@ TEST(CliBench, BadInputExitsTwoWithOneLine) {
       "bench std --iters 3",              "bench step --head crf",         "bench step --model resnet",
       "bench step --model std-deeplabv3plus-xception-tiny",              "bench step --input 33",
       "bench step --input 33x0",          "bench step --batch 1",          "bench step --device gpu",
+      "bench std --device cuda:99",       "bench step --device cuda:99",   "bench ops --device cuda:99",
+      "bench ops --device cpu",
   };
   for (const char* c : cases) {
     SCOPED_TRACE(c);

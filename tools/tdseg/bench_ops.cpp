@@ -71,9 +71,16 @@ double gpu_median_ms(int repeat, cudaStream_t s, const std::function<void()>& fn
   return median(t);
 }
 
-Tensor device_full(const Shape& shape, double value) {
-  return Tensor::full(shape, value, DType::Float32, Device::cuda());
-}
+// One run of the benchmark: its GPU, its repeat count and the rows so far.
+struct Bench {
+  Device gpu;
+  int repeat;
+  std::vector<Row> rows;
+  Tensor full(const Shape& shape, double value) const {
+    return Tensor::full(shape, value, DType::Float32, gpu);
+  }
+  Tensor empty(const Shape& shape) const { return Tensor::empty(shape, DType::Float32, gpu); }
+};
 
 double bytes_of(const Shape& s) { return 4.0 * numel(s); }
 
@@ -95,15 +102,13 @@ const ConvCase kConvs[] = {
     {"1x1 256->48 (decoder)", 16, 256, 129, 48, 1, 1, 1},
 };
 
-void bench_conv(const ConvCase& c, int repeat, std::vector<Row>& rows) {
+void bench_conv(const ConvCase& c, Bench& b) {
   const ops::Conv2dOptions opt(1, c.dilation * (c.K / 2), c.dilation, c.groups);
   const Shape xs = {c.N, c.C, c.S, c.S}, ws = {c.M, c.C / c.groups, c.K, c.K};
   const auto [oh, ow] = ops::conv2d_output_size(xs, ws, opt);
   const Shape ys = {c.N, c.M, oh, ow};
-  const Tensor x = device_full(xs, 0.01), w = device_full(ws, 0.01), dy = device_full(ys, 0.01);
-  const Tensor y = Tensor::empty(ys, DType::Float32, Device::cuda());
-  const Tensor dx = Tensor::empty(xs, DType::Float32, Device::cuda());
-  const Tensor dw = Tensor::empty(ws, DType::Float32, Device::cuda());
+  const Tensor x = b.full(xs, 0.01), w = b.full(ws, 0.01), dy = b.full(ys, 0.01);
+  const Tensor y = b.empty(ys), dx = b.empty(xs), dw = b.empty(ws);
   const cudaStream_t s = cuda::stream(x);
   const double flops = 2.0 * c.N * c.M * oh * ow * (c.C / c.groups) * c.K * c.K;
   const cuda::ConvBestTimes best = cuda::cudnn_conv_best_times(x, w, dy, opt);
@@ -112,19 +117,19 @@ void bench_conv(const ConvCase& c, int repeat, std::vector<Row>& rows) {
 
   auto add = [&](const std::string& impl) {
     const std::string name = cat(c.name, impl);
-    const double fwd = gpu_median_ms(repeat, s, [&] { cuda::conv2d_forward(x, w, Tensor(), y, opt); });
+    const double fwd = gpu_median_ms(b.repeat, s, [&] { cuda::conv2d_forward(x, w, Tensor(), y, opt); });
     const double bwd_data = gpu_median_ms(
-        repeat, s, [&] { cuda::conv2d_backward(x, w, dy, dx, Tensor(), Tensor(), opt); });
+        b.repeat, s, [&] { cuda::conv2d_backward(x, w, dy, dx, Tensor(), Tensor(), opt); });
     const double bwd_filter = gpu_median_ms(
-        repeat, s, [&] { cuda::conv2d_backward(x, w, dy, Tensor(), dw, Tensor(), opt); });
+        b.repeat, s, [&] { cuda::conv2d_backward(x, w, dy, Tensor(), dw, Tensor(), opt); });
     // Bytes only for the memory-bound depthwise kind; the rest are rated by FLOPs.
     const double bx = bytes_of(xs), bw = bytes_of(ws), by = bytes_of(ys);
-    rows.push_back({name + " fwd", shape, fwd, flops, depthwise ? bx + bw + by : 0,
-                    best.forward_ms, ""});
-    rows.push_back({name + " bwd data", shape, bwd_data, flops, depthwise ? by + bw + bx : 0,
-                    best.backward_data_ms, ""});
-    rows.push_back({name + " bwd filter", shape, bwd_filter, flops, depthwise ? bx + by + bw : 0,
-                    best.backward_filter_ms, ""});
+    b.rows.push_back({name + " fwd", shape, fwd, flops, depthwise ? bx + bw + by : 0,
+                      best.forward_ms, ""});
+    b.rows.push_back({name + " bwd data", shape, bwd_data, flops, depthwise ? by + bw + bx : 0,
+                      best.backward_data_ms, ""});
+    b.rows.push_back({name + " bwd filter", shape, bwd_filter, flops,
+                      depthwise ? bx + by + bw : 0, best.backward_filter_ms, ""});
   };
   if (!depthwise) return add("");
   // Both implementations, whatever the default; the default is put back afterwards.
@@ -138,78 +143,78 @@ void bench_conv(const ConvCase& c, int repeat, std::vector<Row>& rows) {
 
 // An op through its public autograd entry, forward + backward; a missing CUDA twin (or
 // any other error) becomes the row's error rather than the end of the benchmark.
-void bench_autograd(const std::string& name, const Shape& xs, double bytes, int repeat,
-                    const std::function<Tensor(const Tensor&)>& forward, std::vector<Row>& rows) {
+void bench_autograd(const std::string& name, const Shape& xs, double bytes,
+                    const std::function<Tensor(const Tensor&)>& forward, Bench& b) {
   Row row{name, shape_str(xs), 0, 0, bytes, 0, ""};
   try {
-    Tensor x = device_full(xs, 0.01);
+    Tensor x = b.full(xs, 0.01);
     x.set_requires_grad(true);
     const Tensor y0 = forward(x);
-    const Tensor dy = device_full(y0.shape(), 0.01);
-    row.ms = gpu_median_ms(repeat, cuda::stream(x), [&] {
+    const Tensor dy = b.full(y0.shape(), 0.01);
+    row.ms = gpu_median_ms(b.repeat, cuda::stream(x), [&] {
       forward(x).backward(dy);
       x.zero_grad();
     });
   } catch (const Error& e) {
     row.error = e.what();
   }
-  rows.push_back(row);
+  b.rows.push_back(row);
 }
 
-void bench_batch_norm(const Shape& xs, int repeat, std::vector<Row>& rows) {
+void bench_batch_norm(const Shape& xs, Bench& b) {
   const int64_t C = xs[1];
-  Tensor weight = device_full({C}, 1.0), bias = device_full({C}, 0.0);
+  Tensor weight = b.full({C}, 1.0), bias = b.full({C}, 0.0);
   weight.set_requires_grad(true);
   bias.set_requires_grad(true);
-  const Tensor running_mean = device_full({C}, 0.0), running_var = device_full({C}, 1.0);
-  bench_autograd("batch norm fwd+bwd", xs, 5 * bytes_of(xs), repeat, [&](const Tensor& x) {
+  const Tensor running_mean = b.full({C}, 0.0), running_var = b.full({C}, 1.0);
+  bench_autograd("batch norm fwd+bwd", xs, 5 * bytes_of(xs), [&](const Tensor& x) {
     weight.zero_grad();
     bias.zero_grad();
     return ops::batch_norm2d(x, weight, bias, running_mean, running_var, true);
-  }, rows);
+  }, b);
 }
 
-void bench_resize(const Shape& xs, int64_t out, int repeat, std::vector<Row>& rows) {
+void bench_resize(const Shape& xs, int64_t out, Bench& b) {
   const Shape ys = {xs[0], xs[1], out, out};
   bench_autograd(cat("resize bilinear ", xs[2], "->", out, " fwd+bwd"), xs,
-                 2 * (bytes_of(xs) + bytes_of(ys)), repeat,
-                 [&](const Tensor& x) { return ops::resize_bilinear(x, out, out); }, rows);
+                 2 * (bytes_of(xs) + bytes_of(ys)),
+                 [&](const Tensor& x) { return ops::resize_bilinear(x, out, out); }, b);
 }
 
 // One step of train's optimiser (SGD, momentum, weight decay, clipping at the global norm)
 // over the parameters of DeepLabV3+ Xception-65, with fixed gradients.
-void bench_optimizer(int repeat, std::vector<Row>& rows) {
+void bench_optimizer(Bench& b) {
   Row row{"optimizer step (sgd, norm), xception65", "", 0, 0, 0, 0, ""};
   try {
     DeepLabV3Plus model(model_config("deeplabv3plus-xception65", 21));
-    model.to(Device::cuda());
+    model.to(b.gpu);
     const Module::Named params = model.named_parameters();
     Optimizer optimizer(params, {"sgd", 0.9, 0.999, 4e-5, 10.0});
     std::vector<Tensor> grads;
     int64_t values = 0;
     for (const auto& [name, p] : params) {
-      grads.push_back(device_full(p.shape(), 1e-3));
+      grads.push_back(b.full(p.shape(), 1e-3));
       values += p.numel();
     }
     row.shape = cat(params.size(), " tensors");
     row.bytes = 24.0 * values;
-    row.ms = gpu_median_ms(repeat, cuda::stream(grads.front()), [&] {
+    row.ms = gpu_median_ms(b.repeat, cuda::stream(grads.front()), [&] {
       for (size_t k = 0; k < params.size(); ++k) params[k].second.impl().grad = grads[k].impl_ptr();
       optimizer.step(1e-6);
     });
   } catch (const Error& e) {
     row.error = e.what();
   }
-  rows.push_back(row);
+  b.rows.push_back(row);
 }
 
 // The bandwidth baseline: cudaMemcpyAsync of 256 MiB from one device buffer to another.
-Row bench_copy(int repeat) {
+Row bench_copy(const Bench& b) {
   const Shape s = {int64_t(64) << 20};
   const size_t bytes = static_cast<size_t>(bytes_of(s));
-  const Tensor src = device_full(s, 1.0), dst = Tensor::empty(s, DType::Float32, Device::cuda());
+  const Tensor src = b.full(s, 1.0), dst = b.empty(s);
   const cudaStream_t st = cuda::stream(src);
-  const double ms = gpu_median_ms(repeat, st, [&] {
+  const double ms = gpu_median_ms(b.repeat, st, [&] {
     TDSEG_CUDA_CHECK(
         cudaMemcpyAsync(dst.data_ptr(), src.data_ptr(), bytes, cudaMemcpyDeviceToDevice, st));
   });
@@ -222,17 +227,17 @@ std::string fixed(double v, int decimals) {
   return buf;
 }
 
-int run_bench_ops(int repeat, bool json) {
-  const cuda::DeviceInfo dev = cuda::query_devices().devices.at(0);
-  std::vector<Row> rows;
-  rows.push_back(bench_copy(repeat));
-  const double copy_gbs = rows[0].bytes / (rows[0].ms * 1e6);
-  for (const ConvCase& c : kConvs) bench_conv(c, repeat, rows);
-  bench_batch_norm({16, 728, 33, 33}, repeat, rows);
-  bench_batch_norm({16, 256, 129, 129}, repeat, rows);
-  bench_resize({16, 21, 33, 33}, 129, repeat, rows);
-  bench_resize({16, 21, 129, 129}, 513, repeat, rows);
-  bench_optimizer(repeat, rows);
+int run_bench_ops(Device gpu, int repeat, bool json) {
+  const cuda::DeviceInfo dev = cuda::query_devices().devices.at(gpu.index);
+  Bench b{gpu, repeat, {}};
+  b.rows.push_back(bench_copy(b));
+  const double copy_gbs = b.rows[0].bytes / (b.rows[0].ms * 1e6);
+  for (const ConvCase& c : kConvs) bench_conv(c, b);
+  bench_batch_norm({16, 728, 33, 33}, b);
+  bench_batch_norm({16, 256, 129, 129}, b);
+  bench_resize({16, 21, 33, 33}, 129, b);
+  bench_resize({16, 21, 129, 129}, 513, b);
+  bench_optimizer(b);
 
   const char* search =
       cuda::conv_algo_search() == cuda::ConvAlgoSearch::Timed ? "timed" : "heuristic";
@@ -240,11 +245,12 @@ int run_bench_ops(int repeat, bool json) {
       cuda::depthwise_kernel() == cuda::DepthwiseKernel::Cudnn ? "cudnn" : "handwritten";
   nlohmann::json out = nlohmann::json::array();
   if (!json)
-    std::printf("GPU ops on cuda:0 (%s), float32, TF32 %s, conv algorithm search %s, depthwise "
+    std::printf("GPU ops on %s (%s), float32, TF32 %s, conv algorithm search %s, depthwise "
                 "default %s; median of %d runs\n%-44s %-20s %9s %8s %8s %6s %9s %6s\n",
-                dev.name.c_str(), cuda::allow_tf32() ? "on" : "off", search, depthwise, repeat,
+                gpu.str().c_str(), dev.name.c_str(), cuda::allow_tf32() ? "on" : "off", search,
+                depthwise, repeat,
                 "op", "input", "ms", "TFLOP/s", "GB/s", "/copy", "cuDNN ms", "/cuDNN");
-  for (const Row& r : rows) {
+  for (const Row& r : b.rows) {
     const double tflops = r.flops > 0 && r.ms > 0 ? r.flops / (r.ms * 1e9) : 0;
     const double gbs = r.bytes > 0 && r.ms > 0 ? r.bytes / (r.ms * 1e6) : 0;
     const double ratio = r.best_ms > 0 ? r.ms / r.best_ms : 0;
@@ -289,11 +295,13 @@ int run_bench_ops(int repeat, bool json) {
 int bench_ops(Args& args) {
   const int repeat = static_cast<int>(args.int_or("repeat", 50, 1, 100000));
   const bool json = args.flag("json");
-  args.finish(1);
   const cuda::Availability a = cuda::query_devices();
   check<DeviceError>(!a.devices.empty(), "bench ops: needs a GPU: ", a.reason);
+  const Device gpu = device_option(args, "bench ops", "cuda");
+  check<UsageError>(gpu.is_cuda(), "bench ops: --device must be a GPU (cuda or cuda:N)");
+  args.finish(1);
 #if defined(TDSEG_WITH_CUDA)
-  return run_bench_ops(repeat, json);
+  return run_bench_ops(gpu, repeat, json);
 #else
   (void)repeat, (void)json;
   return 2;  // not reached: a build without CUDA sees no device
