@@ -1,9 +1,14 @@
 // cuDNN convolution on host memory by the naive loops (accumulating in double): the
 // descriptors, alpha/beta blending and algorithm queries behave as cuDNN documents them.
+// float32 under any math type but CUDNN_FMA_MATH multiplies TF32-rounded inputs (tf32.h):
+// cuDNN may use tensor cores there, and the emulation always does, the worst case for a
+// test's tolerance.
 #include <cudnn.h>
 
 #include <cstring>
 #include <vector>
+
+#include "tf32.h"
 
 struct cudnnTensorStruct {
   cudnnDataType_t t;
@@ -31,6 +36,11 @@ void st(void* p, cudnnDataType_t t, size_t i, double v) {
 }
 double scal(const void* p, cudnnDataType_t t) {
   return t == CUDNN_DATA_DOUBLE ? *static_cast<const double*>(p) : *static_cast<const float*>(p);
+}
+// Element i of a multiplicand, as the math type reads it.
+double ld_input(const void* p, cudnnDataType_t t, size_t i, const cudnnConvolutionStruct* c) {
+  const double v = ld(p, t, i);
+  return t == CUDNN_DATA_FLOAT && c->math != CUDNN_FMA_MATH ? emulator::tf32(v) : v;
 }
 size_t idx(int n, int c, int h, int w, int C, int H, int W) {
   return ((size_t(n) * C + c) * H + h) * W + w;
@@ -217,7 +227,7 @@ cudnnStatus_t cudnnConvolutionForward(cudnnHandle_t, const void* alpha,
   if (!shapes_ok(x, f, c, y) || (wsb < kWorkspace) || (!ws && wsb)) return CUDNN_STATUS_BAD_PARAM;
   std::vector<double> acc(numel(y), 0.0);
   each_tap(x, f, c, y,
-           [&](size_t i, size_t k, size_t o) { acc[o] += ld(xp, x->t, i) * ld(wp, f->t, k); });
+           [&](size_t i, size_t k, size_t o) { acc[o] += ld_input(xp, x->t, i, c) * ld_input(wp, f->t, k, c); });
   blend(yp, y->t, acc, scal(alpha, y->t), scal(beta, y->t));
   return CUDNN_STATUS_SUCCESS;
 }
@@ -231,7 +241,7 @@ cudnnStatus_t cudnnConvolutionBackwardData(cudnnHandle_t, const void* alpha,
   if (!shapes_ok(dx, f, c, dy) || (wsb < kWorkspace) || (!ws && wsb)) return CUDNN_STATUS_BAD_PARAM;
   std::vector<double> acc(numel(dx), 0.0);
   each_tap(dx, f, c, dy,
-           [&](size_t i, size_t k, size_t o) { acc[i] += ld(dyp, dy->t, o) * ld(wp, f->t, k); });
+           [&](size_t i, size_t k, size_t o) { acc[i] += ld_input(dyp, dy->t, o, c) * ld_input(wp, f->t, k, c); });
   blend(dxp, dx->t, acc, scal(alpha, dx->t), scal(beta, dx->t));
   return CUDNN_STATUS_SUCCESS;
 }
@@ -245,7 +255,7 @@ cudnnStatus_t cudnnConvolutionBackwardFilter(cudnnHandle_t, const void* alpha,
   if (!shapes_ok(x, f, c, dy) || (wsb < kWorkspace) || (!ws && wsb)) return CUDNN_STATUS_BAD_PARAM;
   std::vector<double> acc(numel(f), 0.0);
   each_tap(x, f, c, dy,
-           [&](size_t i, size_t k, size_t o) { acc[k] += ld(dyp, dy->t, o) * ld(xp, x->t, i); });
+           [&](size_t i, size_t k, size_t o) { acc[k] += ld_input(dyp, dy->t, o, c) * ld_input(xp, x->t, i, c); });
   blend(dwp, f->t, acc, scal(alpha, f->t), scal(beta, f->t));
   return CUDNN_STATUS_SUCCESS;
 }
