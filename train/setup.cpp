@@ -11,10 +11,12 @@
 namespace tdseg {
 
 Device run_device(const RunConfig& config) {
-  const Device device = parse_device(config.device).value();  // parse_config checked it
-  const std::string why = cuda::why_unusable(device);
+  const std::optional<Device> device = parse_device(config.device);
+  check<ValueError>(device.has_value(), "config: device must be cpu, cuda or cuda:N, got \"",
+                    config.device, "\"");
+  const std::string why = cuda::why_unusable(*device);
   check<ValueError>(why.empty(), "config: device \"", config.device, "\": ", why);
-  return device;
+  return *device;
 }
 
 void apply_cuda_options(const RunConfig& config) {

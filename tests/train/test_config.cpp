@@ -98,6 +98,9 @@ TEST(Config, ErrorsNameTheKey) {
   // A well-formed name this machine cannot use fails when the run starts, naming it.
   EXPECT_THROW_MSG(run_device(build_config("", {"device=cuda:99"})), ValueError,
                    "config: device \"cuda:99\": ");
+  RunConfig by_hand;  // a config made in C++ rather than parsed
+  by_hand.device = "gpu";
+  EXPECT_THROW_MSG(run_device(by_hand), ValueError, "device must be cpu, cuda or cuda:N");
   // Files: unknown nested keys, wrong types, unreadable files.
   const std::string path = ::testing::TempDir() + "tdseg_config_bad.json";
   std::ofstream(path) << R"({"model": {"std": {"lamda": 1}}})";
