@@ -72,7 +72,8 @@ TEST(CliBench, OnTheGpuEveryRowRuns) {
   }
   const nlohmann::json t = tdseg_json(
       "bench step --device cuda --model deeplabv3plus-xception-tiny --classes 3 --input 17x17 --batch 2 "
-      "--head softmax --head std --repeat 1 --json");
+      "--head softmax --head std --repeat 1 --tf32 off --conv-search timed --json");
+  EXPECT_EQ(t["precision"], "float32, TF32 off, timed convolution algorithms");
   ASSERT_EQ(t["rows"].size(), 2u);
   for (const nlohmann::json& r : t["rows"]) EXPECT_GT(r["ms"].get<double>(), 0);
 }
@@ -82,6 +83,7 @@ TEST(CliBench, StepJsonHasEveryHead) {
       "bench step --device cpu --model deeplabv3plus-xception-tiny --classes 3 --input 33x31 --batch 2 "
       "--repeat 1 --json");
   EXPECT_EQ(j["benchmark"], "step");
+  EXPECT_EQ(j["precision"], "float32");  // TF32 is a GPU's
   EXPECT_EQ(j["batch"], 2);
   EXPECT_EQ(j["input"], nlohmann::json({33, 31}));
   const char* heads[] = {"softmax", "std", "vp", "ss"};
@@ -122,7 +124,8 @@ TEST(CliBench, BadInputExitsTwoWithOneLine) {
       "bench step --model std-deeplabv3plus-xception-tiny",              "bench step --input 33",
       "bench step --input 33x0",          "bench step --batch 1",          "bench step --device gpu",
       "bench std --device cuda:99",       "bench step --device cuda:99",   "bench ops --device cuda:99",
-      "bench ops --device cpu",
+      "bench ops --device cpu",           "bench step --tf32 maybe",       "bench step --conv-search fast",
+      "bench ops --tf32 maybe",
   };
   for (const char* c : cases) {
     SCOPED_TRACE(c);

@@ -299,6 +299,7 @@ int bench_ops(Args& args) {
   check<DeviceError>(!a.devices.empty(), "bench ops: needs a GPU: ", a.reason);
   const Device gpu = device_option(args, "bench ops", "cuda");
   check<UsageError>(gpu.is_cuda(), "bench ops: --device must be a GPU (cuda or cuda:N)");
+  math_options(args, "bench ops");  // the table's header says which
   args.finish(1);
 #if defined(TDSEG_WITH_CUDA)
   return run_bench_ops(gpu, repeat, json);

@@ -125,6 +125,8 @@ int bench_step(Args& args) {
   s.W = input[1];
   s.repeat = static_cast<int>(args.int_or("repeat", gpu ? 5 : 3, 1, 10000));
   const bool json = args.flag("json");
+  const std::string math = math_options(args, "bench step");
+  const std::string precision = gpu ? "float32, " + math : "float32";
   args.finish(1);
   check<UsageError>(model_family(s.model) == s.model, "bench step: --model ", s.model,
                     " names a head; give the plain model (",
@@ -170,10 +172,10 @@ int bench_step(Args& args) {
   nlohmann::json rows = nlohmann::json::array();
   if (!json)
     std::printf("Training step (forward, loss, backward, SGD) of %s on %s, %lld classes, batch %lld (%s), "
-                "input %lldx%lld, float32; median of %d steps\n%-8s %10s %7s %10s %8s %8s %8s %10s  %s\n",
+                "input %lldx%lld, %s; median of %d steps\n%-8s %10s %7s %10s %8s %8s %8s %10s  %s\n",
                 s.model.c_str(), device_name(s.device).c_str(), static_cast<long long>(s.classes),
                 static_cast<long long>(batch), batch_note.c_str(), static_cast<long long>(s.H),
-                static_cast<long long>(s.W), s.repeat, "head", "ms/step", "it/s", "overhead",
+                static_cast<long long>(s.W), precision.c_str(), s.repeat, "head", "ms/step", "it/s", "overhead",
                 "fwd ms", "bwd ms", "sgd ms", "peak MiB",
                 "paper, Table 5 (it/s, overhead)");
   for (const Result& r : results) {
@@ -216,7 +218,8 @@ int bench_step(Args& args) {
     const nlohmann::json out = {{"benchmark", "step"}, {"model", s.model},
                                 {"device", device_name(s.device)}, {"classes", s.classes},
                                 {"batch", batch}, {"batches_too_large", too_large},
-                                {"input", {s.H, s.W}}, {"repeat", s.repeat}, {"rows", rows}};
+                                {"input", {s.H, s.W}}, {"precision", precision}, {"repeat", s.repeat},
+                                {"rows", rows}};
     std::printf("%s\n", out.dump(2).c_str());
   }
   return failed ? 1 : 0;

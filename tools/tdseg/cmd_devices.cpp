@@ -51,6 +51,20 @@ Device device_option(Args& args, const std::string& command, const std::string& 
   return *device;
 }
 
+std::string math_options(Args& args, const std::string& command) {
+  const std::string tf32 = args.option_or("tf32", "on");
+  const std::string search = args.option_or("conv-search", "heuristic");
+  check<UsageError>(tf32 == "on" || tf32 == "off", command, ": --tf32 must be on or off, got '",
+                    tf32, "'");
+  check<UsageError>(search == "heuristic" || search == "timed", command,
+                    ": --conv-search must be heuristic or timed, got '", search, "'");
+  RunConfig math;
+  math.cuda.tf32 = tf32 == "on";
+  math.cuda.conv_search = search;
+  apply_cuda_options(math);
+  return "TF32 " + tf32 + ", " + search + " convolution algorithms";
+}
+
 void check_devices(const std::vector<RunConfig>& configs) {
   for (const RunConfig& c : configs) run_device(c);
   note_cpu_fallback();

@@ -39,6 +39,11 @@ void note_cpu_fallback();
 // a malformed name is a usage error, a device it lacks a DeviceError saying why.
 Device device_option(Args& args, const std::string& command, const std::string& fallback);
 
+// --tf32 on|off (default on) and --conv-search heuristic|timed (default heuristic): the
+// CUDA backend's math for a benchmark, as a run's cuda.tf32 and cuda.conv_search set it.
+// Returns it in words, e.g. "TF32 on, heuristic convolution algorithms".
+std::string math_options(Args& args, const std::string& command);
+
 // Each run's device checked before any work is done or any data read (run_device: a GPU
 // asked for and missing is the error), then note_cpu_fallback().
 void check_devices(const std::vector<RunConfig>& configs);
