@@ -1,4 +1,5 @@
-// `tdseg version` and `tdseg devices`: what this build has and what this machine offers.
+// `tdseg version` and `tdseg devices`: what this build has and what this machine offers;
+// and the choice of device and of CUDA math that the other commands share.
 #include <cstdio>
 #include <optional>
 #include <string>
