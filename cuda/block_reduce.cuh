@@ -23,4 +23,12 @@ __device__ inline T block_sum(T v) {
   return v;
 }
 
+// The first pass of a two-pass sum: *share = the sum of v over the block (every thread
+// calls it; thread 0 writes), e.g. share = partial + blockIdx.x.
+template <typename T>
+__device__ inline void store_block_sum(T v, T* share) {
+  v = block_sum(v);
+  if (threadIdx.x == 0) *share = v;
+}
+
 }  // namespace tdseg::cuda

@@ -75,8 +75,7 @@ __global__ void chunk_squares_kernel(Batch b, int64_t offset, double* __restrict
   const float* x = b.g[c.t];
   double s = 0;
   for (int64_t i = c.begin + threadIdx.x; i < c.end; i += blockDim.x) s += double(x[i]) * x[i];
-  s = block_sum(s);
-  if (threadIdx.x == 0) partial[offset + blockIdx.x] = s;
+  store_block_sum(s, partial + offset + blockIdx.x);
 }
 
 // sums[index[t]] = the partials of tensor t's chunks, added in order: one thread a tensor.

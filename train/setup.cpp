@@ -19,13 +19,13 @@ Device run_device(const RunConfig& config) {
   return *device;
 }
 
-void apply_cuda_options(const RunConfig& config) {
+void apply_cuda_options(const RunConfig::Cuda& options) {
 #if defined(TDSEG_WITH_CUDA)
-  cuda::set_allow_tf32(config.cuda.tf32);
-  cuda::set_conv_algo_search(config.cuda.conv_search == "timed" ? cuda::ConvAlgoSearch::Timed
-                                                                 : cuda::ConvAlgoSearch::Heuristic);
+  cuda::set_allow_tf32(options.tf32);
+  cuda::set_conv_algo_search(options.conv_search == "timed" ? cuda::ConvAlgoSearch::Timed
+                                                            : cuda::ConvAlgoSearch::Heuristic);
 #else
-  (void)config;
+  (void)options;
 #endif
 }
 
@@ -120,7 +120,7 @@ std::unique_ptr<DeepLabV3Plus> load_model(const RunConfig& config, const std::st
   const CheckpointInfo info = read_checkpoint_info(checkpoint);
   auto model =
       std::make_unique<DeepLabV3Plus>(run_model_config(config, info.classes, info.star_class));
-  apply_cuda_options(config);
+  apply_cuda_options(config.cuda);
   model->to(run_device(config));
   load_run_checkpoint(checkpoint, *model, nullptr);
   return model;

@@ -15,9 +15,9 @@ namespace tdseg {
 // naming the reason where this machine cannot use it.
 Device run_device(const RunConfig& config);
 
-// The CUDA backend's math for this run (cuda.tf32, cuda.conv_search): process-wide
+// The CUDA backend's math (a run's cuda.tf32 and cuda.conv_search): process-wide
 // settings, made before the run's first op. Nothing to do in a build without CUDA.
-void apply_cuda_options(const RunConfig& config);
+void apply_cuda_options(const RunConfig::Cuda& options);
 
 // The training split (train) or the evaluation split (eval.split).
 std::unique_ptr<Dataset> open_dataset(const RunConfig& config, bool train);

@@ -110,7 +110,7 @@ std::string run_dir_of(const std::string& checkpoint) {
 TrainResult train(const RunConfig& config, const TrainOptions& options) {
   const auto t_start = std::chrono::steady_clock::now();
   const Device device = run_device(config);
-  apply_cuda_options(config);
+  apply_cuda_options(config.cuda);
   const ThreadBudget threads(static_cast<int>(config.data.workers));
   const auto train_set = open_dataset(config, true);
   const auto val_set = open_dataset(config, false);

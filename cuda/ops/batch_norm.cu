@@ -4,8 +4,8 @@
 // layer with few channels still fills the device (one block per channel would leave 100 of
 // an H100's 132 SMs idle at C = 32); a second kernel adds each channel's P partial sums in
 // order. All sums are in double and in a fixed order (no atomics): results are the same
-// from run to run. The elementwise passes run over planes (grid: the N*C planes x chunks of
-// a plane), so each block finds its channel once, with no division per element.
+// from run to run. The elementwise passes run over planes (cuda/plane_grid.cuh), so each
+// block finds its channel once, with no division per element.
 //
 // Bytes per element in float32, the floor being 8 forward (read x, write y) and 12
 // backward (read x and dy, write dx): training forward 12 (x read for the statistics, then
@@ -19,6 +19,7 @@
 #include "cuda/context.h"
 #include "cuda/launch.h"
 #include "cuda/ops/batch_norm.h"
+#include "cuda/plane_grid.cuh"
 
 namespace tdseg::cuda {
 
@@ -115,21 +116,6 @@ __global__ void running_stats(int64_t C, const T* __restrict__ running_mean,
     mean[c] = running_mean[c];
     invstd[c] = 1.0 / sqrt(double(running_var[c]) + eps);
   }
-}
-
-// The grid of the elementwise passes: x over the N*C planes, y over chunks of a plane of
-// about four elements a thread (within CUDA's 65535 limit on y; the loop covers the rest).
-dim3 plane_grid(int64_t planes, int64_t L) {
-  const int64_t chunks = (L + 4 * kThreads - 1) / (4 * kThreads);
-  return dim3(static_cast<unsigned>(planes), static_cast<unsigned>(std::min<int64_t>(chunks, 65535)));
-}
-
-// Calls fn(i) for this thread's indices i of its block's plane (blockIdx.x).
-template <typename Fn>
-__device__ inline void for_plane(int64_t L, Fn&& fn) {
-  for (int64_t i = blockIdx.y * int64_t(blockDim.x) + threadIdx.x; i < L;
-       i += int64_t(gridDim.y) * blockDim.x)
-    fn(i);
 }
 
 // y = a * x + b with a = weight * invstd and b = bias - a * mean in double (the CPU's

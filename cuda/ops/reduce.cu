@@ -19,8 +19,7 @@ __global__ void partial_sums(int64_t n, const T* __restrict__ x, double* __restr
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
        i += int64_t(gridDim.x) * blockDim.x)
     s += x[i];
-  s = block_sum(s);
-  if (threadIdx.x == 0) partial[blockIdx.x] = s;
+  store_block_sum(s, partial + blockIdx.x);
 }
 
 template <typename T>

@@ -11,11 +11,12 @@
 //
 // The taps of both axes are computed once per call, into a table the kernels read through
 // the cache (a tap is a floor of a double product: cheap, but not once per candidate
-// reader). The grids run over (chunks of a plane, planes), with 32-bit indices within a
-// plane: no 64-bit division per pixel (a subroutine of tens of instructions in SASS).
+// reader). The grids run over the planes (cuda/plane_grid.cuh), with 32-bit indices
+// within a plane.
 #include "cuda/context.h"
 #include "cuda/launch.h"
 #include "cuda/ops/resize.h"
+#include "cuda/plane_grid.cuh"
 
 namespace tdseg::cuda {
 
@@ -47,26 +48,15 @@ __global__ void make_taps(int H, int OH, double sy, int W, int OW, double sx, Ta
     taps[o] = o < OH ? tap(o, H, sy) : tap(o - OH, W, sx);
 }
 
-// Calls fn(k, i) for this thread's pixels i of plane k: grid x over chunks of a plane of
-// `plane` pixels, grid y over the planes (the loop covers more than 65535).
-template <typename Fn>
-__device__ inline void for_pixels(int64_t planes, int plane, Fn&& fn) {
-  for (int64_t k = blockIdx.y; k < planes; k += gridDim.y)
-    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < plane; i += gridDim.x * blockDim.x)
-      fn(k, i);
-}
-
-dim3 pixel_grid(int64_t planes, int64_t plane) {
-  return dim3(blocks_for(plane), static_cast<unsigned>(std::min<int64_t>(planes, 65535)));
-}
-
 // One thread per output pixel: reads 4 input pixels (neighbouring threads share them
 // through the cache) and writes sizeof(T) bytes.
 template <typename T>
-__global__ void resize_forward(int64_t planes, int H, int W, int OH, int OW,
-                               const Tap* __restrict__ ty, const Tap* __restrict__ tx,
-                               const T* __restrict__ x, T* __restrict__ out) {
-  for_pixels(planes, OH * OW, [&](int64_t k, int i) {
+__global__ void resize_forward(int H, int W, int OH, int OW, const Tap* __restrict__ ty,
+                               const Tap* __restrict__ tx, const T* __restrict__ x,
+                               T* __restrict__ out) {
+  const int64_t k = blockIdx.x;
+  for_plane(OH * OW, [&](int64_t pixel) {
+    const int i = static_cast<int>(pixel);
     const int oy = i / OW, ox = i - oy * OW;
     const Tap a = ty[oy], b = tx[ox];
     const T* p = x + k * H * W;
@@ -95,11 +85,12 @@ __device__ inline void readers(int i, int out, double scale, int& lo, int& hi) {
 // readers' window, shared by neighbouring threads through the cache) and writes
 // sizeof(T) bytes.
 template <typename T>
-__global__ void resize_backward(int64_t planes, int H, int W, int OH, int OW, double sy,
-                                double sx, const Tap* __restrict__ ty,
-                                const Tap* __restrict__ tx, const T* __restrict__ dy,
-                                T* __restrict__ dx) {
-  for_pixels(planes, H * W, [&](int64_t k, int i) {
+__global__ void resize_backward(int H, int W, int OH, int OW, double sy, double sx,
+                                const Tap* __restrict__ ty, const Tap* __restrict__ tx,
+                                const T* __restrict__ dy, T* __restrict__ dx) {
+  const int64_t k = blockIdx.x;
+  for_plane(H * W, [&](int64_t pixel) {
+    const int i = static_cast<int>(pixel);
     const int iy = i / W, ix = i - iy * W;
     int y_lo, y_hi, x_lo, x_hi;
     readers(iy, OH, sy, y_lo, y_hi);
@@ -147,8 +138,8 @@ void resize_bilinear(const Tensor& x, const Tensor& out) {
   const Tap* ty = static_cast<const Tap*>(taps.data_ptr());
   dispatch_floating(x.dtype(), "cuda resize_bilinear", [&](auto tag) {
     using T = decltype(tag);
-    resize_forward<<<pixel_grid(planes, OH * OW), kThreads, 0, stream(x)>>>(
-        planes, int(H), int(W), int(OH), int(OW), ty, ty + OH, ptr<T>(x), ptr<T>(out));
+    resize_forward<<<plane_grid(planes, OH * OW), kThreads, 0, stream(x)>>>(
+        int(H), int(W), int(OH), int(OW), ty, ty + OH, ptr<T>(x), ptr<T>(out));
   });
   TDSEG_LAUNCH_CHECK();
 }
@@ -162,9 +153,9 @@ void resize_bilinear_backward(const Tensor& dy, const Tensor& dx) {
   const Tap* ty = static_cast<const Tap*>(taps.data_ptr());
   dispatch_floating(dy.dtype(), "cuda resize_bilinear backward", [&](auto tag) {
     using T = decltype(tag);
-    resize_backward<<<pixel_grid(planes, H * W), kThreads, 0, stream(dy)>>>(
-        planes, int(H), int(W), int(OH), int(OW), scale_of(H, OH), scale_of(W, OW), ty,
-        ty + OH, ptr<T>(dy), ptr<T>(dx));
+    resize_backward<<<plane_grid(planes, H * W), kThreads, 0, stream(dy)>>>(
+        int(H), int(W), int(OH), int(OW), scale_of(H, OH), scale_of(W, OW), ty, ty + OH,
+        ptr<T>(dy), ptr<T>(dx));
   });
   TDSEG_LAUNCH_CHECK();
 }

@@ -55,7 +55,6 @@ using std_device::argument;
 using std_device::kPartials;
 using std_device::reducing_blocks;
 using std_device::Slots;
-using std_device::store_block_sum;
 
 constexpr int kSlotLambda = 0, kSlotEps = 1, kSlotSigma = 2;  // offsets into acc
 
@@ -85,8 +84,8 @@ __global__ void head_kernel(Dims d, Argument<T> next, const T* __restrict__ gz,
     }
     gP[i] = gp;
   }
-  store_block_sum(s_eps, partial);
-  store_block_sum(s_lambda, partial + kPartials);
+  store_block_sum(s_eps, partial + blockIdx.x);
+  store_block_sum(s_lambda, partial + kPartials + blockIdx.x);
 }
 
 // gz_t = softmax'(u_t)^T gu: gz_c = u_c (gu_c - sum_k u_k gu_k), the sum in double
@@ -115,7 +114,7 @@ __global__ void first_argument_backward_kernel(int64_t n, const T* __restrict__ 
     go[i] += gz[i] / eps;
     s += static_cast<double>(gz[i]) * o[i];
   }
-  store_block_sum(s, partial);
+  store_block_sum(s, partial + blockIdx.x);
 }
 
 // ---- the reductions' last steps -----------------------------------------------------

@@ -23,19 +23,13 @@ struct Dims {
 // ---- the first pass of a sum --------------------------------------------------------
 
 // A reducing kernel runs at most kPartials blocks. Each block leaves its share of a sum in
-// partial[blockIdx.x] (a second sum's at partial[kPartials + blockIdx.x]); one block then
-// adds the shares in a fixed order (std_fused_cuda.cu, add_sum): no atomics, so the
-// gradients of lambda, eps, tau and sigma are identical run to run.
+// partial[blockIdx.x] (store_block_sum; a second sum's at partial[kPartials + blockIdx.x]);
+// one block then adds the shares in a fixed order (std_fused_cuda.cu, add_sum): no
+// atomics, so the gradients of lambda, eps, tau and sigma are identical run to run.
 constexpr int kPartials = 1024;
 
 inline int reducing_blocks(int64_t count) {
   return static_cast<int>(std::min<int64_t>(blocks_for(count), kPartials));
-}
-
-// partial[blockIdx.x] = the sum of v over the block's threads; every thread calls it.
-__device__ inline void store_block_sum(double v, double* partial) {
-  v = block_sum(v);
-  if (threadIdx.x == 0) partial[blockIdx.x] = v;
 }
 
 __device__ __forceinline__ float exp_of(float x) { return expf(x); }

@@ -197,8 +197,7 @@ __global__ void kernel_term_dsigma_cols_kernel(Planes<T> pl, Rows<T> rows,
       const T d = pl.edge ? a[i] * pl.edge[n * L + k] - b[i] : a[i];
       s += static_cast<double>(gP[plane * L + k]) * d;
     });
-    s = block_sum(s);
-    if (threadIdx.x == 0) partial[plane * gridDim.x + blockIdx.x] = s;
+    store_block_sum(s, partial + plane * gridDim.x + blockIdx.x);
   }
 }
 

@@ -13,7 +13,6 @@ using std_device::div_q_s;
 using std_device::kPartials;
 using std_device::reducing_blocks;
 using std_device::s_dot_grad;
-using std_device::store_block_sum;
 
 // ---- forward -------------------------------------------------------------------------
 
@@ -101,8 +100,8 @@ __global__ void vp_softmax_backward_kernel(Dims d, const T* __restrict__ w,
       s_lambda += static_cast<double>(gp) * P[i];
       gP[i] = gp * lambda;
     });
-  store_block_sum(s_eps, partial);
-  store_block_sum(s_lambda, partial + kPartials);
+  store_block_sum(s_eps, partial + blockIdx.x);
+  store_block_sum(s_lambda, partial + kPartials + blockIdx.x);
 }
 
 template <typename T>
@@ -150,7 +149,7 @@ __global__ void ss_dual_backward_kernel(Dims d, int64_t star, const T* __restric
     gq[p] = g;
     gG[p] = -tau * g;
   }
-  store_block_sum(s_tau, partial);
+  store_block_sum(s_tau, partial + blockIdx.x);
 }
 
 // G = s . grad u_i and grad^T = -div: the star class's gu takes -div(gG s).

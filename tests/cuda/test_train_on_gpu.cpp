@@ -89,7 +89,7 @@ TEST(GpuTrain, StrictFloat32RunStartsAtTheCpusLoss) {
                                          "train.checkpoint_every=0"};
   const TrainResult cpu = run(short_run("cpu", sets), "strict_cpu");
   const TrainResult gpu = run(short_run("cuda", sets), "strict_cuda");
-  apply_cuda_options(build_config("", {}));  // the defaults again, for the tests that follow
+  apply_cuda_options(build_config("", {}).cuda);  // the defaults again, for the tests that follow
   ASSERT_EQ(gpu.history.steps.size(), 1u);
   EXPECT_NEAR(gpu.history.steps[0].loss, cpu.history.steps[0].loss, 1e-5 * cpu.history.steps[0].loss);
 }

@@ -38,10 +38,10 @@ TEST(Config, DefaultsParseAndRoundTrip) {
 // cuda.tf32 and cuda.conv_search reach the backend's process-wide settings (no GPU needed:
 // they are flags the next convolution reads).
 TEST(Config, CudaMathOptionsReachTheBackend) {
-  apply_cuda_options(build_config("", {"cuda.tf32=false", "cuda.conv_search=timed"}));
+  apply_cuda_options(build_config("", {"cuda.tf32=false", "cuda.conv_search=timed"}).cuda);
   EXPECT_FALSE(cuda::allow_tf32());
   EXPECT_EQ(cuda::conv_algo_search(), cuda::ConvAlgoSearch::Timed);
-  apply_cuda_options(build_config("", {}));
+  apply_cuda_options(build_config("", {}).cuda);
   EXPECT_TRUE(cuda::allow_tf32());
   EXPECT_EQ(cuda::conv_algo_search(), cuda::ConvAlgoSearch::Heuristic);
 }

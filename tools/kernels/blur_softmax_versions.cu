@@ -16,8 +16,11 @@
 //      softmax, a thread per pixel summing K rows of each class (from L1/L2): P is never
 //      written, 20 B an element instead of 28
 //   7  the library's two passes, then argument_softmax with the pixel's C <= 32 values of
-//      z in registers: its three passes over u (write z, then e, then u) become one write,
-//      and every load of o and P can be issued before the first exp (C > 32: version 1)
+//      z in registers: its three passes over u (write z, then e, then u) become one write
+//      (C > 32: version 1). Its SASS (sm_90, cuobjdump) loads o and P one class at a
+//      time, into the same two registers, each pair used before the next is issued (the
+//      loop's exit at c = C stands between them): a thread has one class's loads in
+//      flight at a time, where the library's kernel issues four classes' loads together
 // ptxas (CUDA 13.0, sm_90): versions 2 to 5 use 48, 49, 77 and 54 registers, version 6's
 // column kernel 40, version 7's softmax 55 (no stack frame: z stays in registers) against
 // the library's argument_softmax_kernel's 54; no spill.

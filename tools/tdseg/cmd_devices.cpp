@@ -59,10 +59,7 @@ std::string math_options(Args& args, const std::string& command) {
                     tf32, "'");
   check<UsageError>(search == "heuristic" || search == "timed", command,
                     ": --conv-search must be heuristic or timed, got '", search, "'");
-  RunConfig math;
-  math.cuda.tf32 = tf32 == "on";
-  math.cuda.conv_search = search;
-  apply_cuda_options(math);
+  apply_cuda_options({tf32 == "on", search});
   return "TF32 " + tf32 + ", " + search + " convolution algorithms";
 }
 
