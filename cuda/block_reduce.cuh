@@ -1,8 +1,20 @@
 // Block-wide reductions for the deterministic two-pass sums (per-block partials, then one
 // block adds them in a fixed order): no atomics, so results are identical run to run.
 #pragma once
+#include <algorithm>
+#include <cstdint>
+
+#include "cuda/launch.h"
 
 namespace tdseg::cuda {
+
+// A first pass runs at most kMaxPartials blocks, each leaving one share; the second pass
+// (sum_of_shares) is one block of kMaxPartials threads.
+constexpr int kMaxPartials = 1024;
+
+inline int partial_blocks(int64_t count) {
+  return static_cast<int>(std::min<int64_t>(blocks_for(count), kMaxPartials));
+}
 
 // The sum of v over the block, valid in thread 0: a warp-shuffle tree, then warp 0 adds
 // the per-warp sums. T is float or double (the deterministic sums use double). Every
@@ -29,6 +41,14 @@ template <typename T>
 __device__ inline void store_block_sum(T v, T* share) {
   v = block_sum(v);
   if (threadIdx.x == 0) *share = v;
+}
+
+// The second pass: share[0 .. count) added in a fixed order by the one block that calls
+// it, valid in thread 0.
+__device__ inline double sum_of_shares(const double* __restrict__ share, int64_t count) {
+  double s = 0;
+  for (int64_t i = threadIdx.x; i < count; i += blockDim.x) s += share[i];
+  return block_sum(s);
 }
 
 }  // namespace tdseg::cuda

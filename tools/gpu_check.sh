@@ -60,7 +60,8 @@ declare -A command=(
   [reference]="PYTHONUNBUFFERED=1 python3 tools/torch_reference/std_reference.py --tdseg build-gpu/tdseg
                --repeat 10 --compile none,std,vp"
   [timm]="tools/check_timm_import.sh build-gpu/tdseg"
-  [versions]="build-gpu/adjoint_softmax_versions && build-gpu/blur_softmax_versions"
+  # Both run, so that one harness's mismatch does not hide the other's table.
+  [versions]="build-gpu/adjoint_softmax_versions; a=\$?; build-gpu/blur_softmax_versions && exit \$a"
   # The tile kernels alone under memcheck and racecheck, at a small shape: seconds.
   [sanitize-tile]="for h in adjoint_softmax_versions blur_softmax_versions; do
                      $sanitize memcheck build-gpu/\$h 2 5 37 45 1 &&

@@ -19,7 +19,6 @@ namespace tdseg::cuda {
 
 namespace {
 
-constexpr int kPartials = 1024;  // at most this many blocks of partial sums
 
 template <typename T>
 __global__ void nll_partials(int64_t P, int64_t C, int64_t L, const T* __restrict__ log_probs,
@@ -36,13 +35,8 @@ __global__ void nll_partials(int64_t P, int64_t C, int64_t L, const T* __restric
 template <typename T>
 __global__ void mean_of_partials(int blocks, const double* __restrict__ partial, T* out,
                                  double* valid) {
-  double loss = 0, count = 0;
-  for (int b = threadIdx.x; b < blocks; b += blockDim.x) {
-    loss += partial[b];
-    count += partial[blocks + b];
-  }
-  loss = block_sum(loss);
-  count = block_sum(count);
+  const double loss = sum_of_shares(partial, blocks);
+  const double count = sum_of_shares(partial + blocks, blocks);
   if (threadIdx.x == 0) {
     *out = static_cast<T>(count > 0 ? loss / count : 0.0);
     *valid = count;
@@ -67,7 +61,7 @@ __global__ void nll_backward_kernel(int64_t P, int64_t C, int64_t L,
 }  // namespace
 
 LossPartials::LossPartials(const Tensor& target)
-    : blocks(static_cast<int>(std::min<int64_t>(blocks_for(target.numel()), kPartials))),
+    : blocks(partial_blocks(target.numel())),
       partial(Tensor::empty({2 * blocks}, DType::Float64, target.device())),
       first_bad(Tensor::empty({1}, DType::Float64, target.device())) {
   TDSEG_CUDA_CHECK(cudaMemsetAsync(first_bad_ptr(), 0xff, sizeof(unsigned long long),
@@ -82,7 +76,7 @@ BadLabel LossPartials::finish(const Tensor& target, const Tensor& out,
                               const Tensor& valid) const {
   dispatch_floating(out.dtype(), "cuda loss", [&](auto tag) {
     using T = decltype(tag);
-    mean_of_partials<<<1, 1024, 0, stream(out)>>>(blocks, ptr<double>(partial), ptr<T>(out),
+    mean_of_partials<<<1, kMaxPartials, 0, stream(out)>>>(blocks, ptr<double>(partial), ptr<T>(out),
                                                   ptr<double>(valid));
   });
   TDSEG_LAUNCH_CHECK();

@@ -1,4 +1,4 @@
-// Full reductions. Pass 1: each of up to kPartials blocks sums a grid-strided share of x
+// Full reductions. Pass 1: each of up to kMaxPartials blocks sums a grid-strided share of x
 // into a double partial (a warp-shuffle tree inside the block); pass 2: one block sums the
 // partials in a fixed order. n reads of sizeof(T) bytes: bandwidth-bound, and
 // run-to-run identical because no atomics are involved.
@@ -11,8 +11,6 @@ namespace tdseg::cuda {
 
 namespace {
 
-constexpr int kPartials = 1024;
-
 template <typename T>
 __global__ void partial_sums(int64_t n, const T* __restrict__ x, double* __restrict__ partial) {
   double s = 0;
@@ -24,9 +22,7 @@ __global__ void partial_sums(int64_t n, const T* __restrict__ x, double* __restr
 
 template <typename T>
 __global__ void finish_sum(int parts, const double* __restrict__ partial, T* out, double factor) {
-  double s = 0;
-  for (int i = threadIdx.x; i < parts; i += blockDim.x) s += partial[i];
-  s = block_sum(s);
+  const double s = sum_of_shares(partial, parts);
   if (threadIdx.x == 0) *out = static_cast<T>(s * factor);
 }
 
@@ -43,12 +39,12 @@ __global__ void fill_from_kernel(int64_t n, T* __restrict__ y, const T* __restri
 
 void sum_all(const Tensor& x, const Tensor& out, double factor) {
   const int64_t n = x.numel();
-  const int parts = static_cast<int>(std::min<int64_t>(blocks_for(n), kPartials));
+  const int parts = partial_blocks(n);
   const Tensor partial = Tensor::empty({parts}, DType::Float64, x.device());
   dispatch_floating(x.dtype(), "cuda sum", [&](auto tag) {
     using T = decltype(tag);
     partial_sums<T><<<parts, kThreads, 0, stream(x)>>>(n, ptr<T>(x), ptr<double>(partial));
-    finish_sum<<<1, 1024, 0, stream(x)>>>(parts, ptr<double>(partial), ptr<T>(out), factor);
+    finish_sum<<<1, kMaxPartials, 0, stream(x)>>>(parts, ptr<double>(partial), ptr<T>(out), factor);
   });
   TDSEG_LAUNCH_CHECK();
 }

@@ -7,6 +7,9 @@
 //   rows / columns   the separable blur of std_fused_cuda_blur.cu (eq. 7): 8 B a pass
 //   argument_softmax z = (o - lambda P + q) / eps [- div(q s) / eps], u = softmax(z)
 //                    (std_fused_cuda_softmax.cu): reads o, P, writes u (and z): 12 (16) B
+//   pipeline         the forward iteration of STD and SS-STD without the edge weight in one
+//                    kernel: the column pass, z, u and the next row pass; reads the rows
+//                    and o, writes u and the next rows: 16 B (std_fused_cuda_pipeline.cu)
 //   vp_dual_step     S = sum_x w per plane, q <- q + eps (log V - log S~) (eq. 10): 4 B
 //   ss_dual_step     q <- max(q - tau s . grad u_i, 0) (Algorithm 3): 20/C B
 //                    (these two and the priors' backward: std_fused_cuda_priors.cu)
@@ -29,6 +32,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <utility>
 
 #include "core/error.h"
 #include "cuda/block_reduce.cuh"
@@ -37,6 +41,7 @@
 #include "layers/std/std_fused_cuda.h"
 #include "layers/std/std_fused_cuda_argument.cuh"
 #include "layers/std/std_fused_cuda_blur.h"
+#include "layers/std/std_fused_cuda_pipeline.h"
 #include "layers/std/std_fused_cuda_priors.h"
 #include "layers/std/std_fused_cuda_slots.h"
 #include "layers/std/std_fused_cuda_softmax.h"
@@ -52,8 +57,6 @@ using std_blur::Source;
 using std_device::Argument;
 using std_device::Dims;
 using std_device::argument;
-using std_device::kPartials;
-using std_device::reducing_blocks;
 using std_device::Slots;
 
 constexpr int kSlotLambda = 0, kSlotEps = 1, kSlotSigma = 2;  // offsets into acc
@@ -85,7 +88,7 @@ __global__ void head_kernel(Dims d, Argument<T> next, const T* __restrict__ gz,
     gP[i] = gp;
   }
   store_block_sum(s_eps, partial + blockIdx.x);
-  store_block_sum(s_lambda, partial + kPartials + blockIdx.x);
+  store_block_sum(s_lambda, partial + kMaxPartials + blockIdx.x);
 }
 
 // gz_t = softmax'(u_t)^T gu: gz_c = u_c (gu_c - sum_k u_k gu_k), the sum in double
@@ -122,9 +125,7 @@ __global__ void first_argument_backward_kernel(int64_t n, const T* __restrict__ 
 // *acc += factor * sum(partial[0 .. count)), one block, a fixed order.
 __global__ void add_sum_kernel(const double* __restrict__ partial, int64_t count,
                                double* __restrict__ acc, double factor) {
-  double s = 0;
-  for (int64_t i = threadIdx.x; i < count; i += blockDim.x) s += partial[i];
-  s = block_sum(s);
+  const double s = sum_of_shares(partial, count);
   if (threadIdx.x == 0) *acc += factor * s;
 }
 
@@ -177,7 +178,9 @@ struct Launch {
         eps(static_cast<T>(p.eps)),
         tau(static_cast<T>(p.tau)),
         tile_backward(!p.edge.defined() && std_tile::tile_fits(p.kernel_size) &&
-                      !p.need_lambda && !p.need_eps && !p.need_sigma) {}
+                      !p.need_lambda && !p.need_eps && !p.need_sigma),
+        pipelined(!p.edge.defined() && p.prior != StdPrior::VP &&
+                  std_pipeline::fits(d, p.kernel_size, sizeof(T))) {}
 
   const StdFusedProblem& pb;
   Dims d;
@@ -186,9 +189,11 @@ struct Launch {
   T lambda, eps, tau;
   // The backward's tile kernel (std_fused_cuda_tile.h) where it applies: without the edge
   // weight, only dL/do asked for (VP-STD's own terms folded into its gz first). Elsewhere,
-  // and in every forward, the separate blur passes (docs/PERFORMANCE.md has the
-  // measurements behind the choice).
+  // the separate blur passes (docs/PERFORMANCE.md has the measurements behind the choice).
   bool tile_backward;
+  // The forward's one-kernel iteration (std_fused_cuda_pipeline.h) where it applies: STD
+  // and SS-STD without the edge weight. Elsewhere the passes and argument_softmax.
+  bool pipelined;
 
   Tensor buffer(int64_t count, DType dtype = dtype_of<T>()) const {
     return Tensor::empty({count}, dtype, pb.o.device());
@@ -230,7 +235,7 @@ struct Launch {
 
   // *acc += factor * (the sum of the partials a reducing kernel of `blocks` left).
   void add_sum(const double* partial, int64_t blocks, double* acc, double factor) const {
-    add_sum_kernel<<<1, 1024, 0, stream>>>(partial, blocks, acc, factor);
+    add_sum_kernel<<<1, kMaxPartials, 0, stream>>>(partial, blocks, acc, factor);
     TDSEG_LAUNCH_CHECK();
   }
 
@@ -251,6 +256,37 @@ struct Launch {
       std_prior::ss_dual_step(d, pb.star, u, ptr<T>(pb.s), q, q_next, tau, stream);
     }
     argument_softmax(argument_of(P, q_next), z, u_next);
+  }
+
+  // iterate() where `pipelined`: from rows, the row pass of 1 - 2u_t, into rows_next that
+  // of 1 - 2u_{t+1} (when u_next and rows_next are given).
+  void iterate_from_rows(const T* u, const T* q, T* q_next, const T* rows, T* rows_next, T* z,
+                         T* u_next) const {
+    if (pb.prior == StdPrior::SS)
+      std_prior::ss_dual_step(d, pb.star, u, ptr<T>(pb.s), q, q_next, tau, stream);
+    std_pipeline::iterate(d, planes.taps, planes.K, argument_of(nullptr, q_next), rows, z, u_next,
+                          rows_next, stream);
+  }
+};
+
+// A chain of forward iterations from some u_t (u_0, or a checkpoint): iterate() step by
+// step, or iterate_from_rows() with the row pass of the current iterate in `now` and the
+// next one's written to `next`, in turn. The forward and the backward's recomputation
+// both step through one, so that a recomputed iterate is the forward's bit for bit.
+template <typename T>
+struct Chain {
+  const Launch<T>& run;
+  Rows<T> rows;  // the passes' rows (where pipelined, rows.a_g and P take turns as `now`)
+  T *P, *w;
+  bool started = false;
+
+  void step(const T* u, const T* q, T* q_next, T* z, T* u_next) {
+    if (!run.pipelined) return run.iterate(u, q, q_next, rows, P, w, z, u_next);
+    if (!started) std_pipeline::start_rows(run.d, run.planes.taps, run.planes.K, u, rows.a_g,
+                                           run.stream);
+    started = true;
+    run.iterate_from_rows(u, q, q_next, rows.a_g, u_next ? P : nullptr, z, u_next);
+    std::swap(rows.a_g, P);
   }
 };
 
@@ -291,11 +327,11 @@ Tensor forward(const StdFusedProblem& pb, StdFusedSaved& saved) {
   // z_0 = o / eps, u_0 = softmax(z_0)
   run.argument_softmax(run.argument_of(nullptr, nullptr), ptr<T>(z), iters > 0 ? u_at(0) : nullptr);
   if (iters > 0 && keep) kept_u.commit(0, u_at(0));
+  Chain<T> chain{run, rows, ptr_or_null<T>(P), ptr_or_null<T>(w)};
   for (int64_t t = 0; t < iters; ++t) {
     T* u_next = t + 1 < iters ? u_at(t + 1) : nullptr;
     T* z_out = t + 1 == iters ? ptr<T>(z) : nullptr;
-    run.iterate(u_at(t), q_at(t), q_at(t + 1), rows, ptr_or_null<T>(P), ptr_or_null<T>(w), z_out,
-                u_next);
+    chain.step(u_at(t), q_at(t), q_at(t + 1), z_out, u_next);
     if (u_next && kept(t + 1)) kept_u.commit((t + 1) / k, u_next);
   }
   return z;
@@ -343,7 +379,7 @@ StdFusedGrads backward(const StdFusedProblem& pb, const StdFusedSaved& saved, co
   const Tensor gG = ss ? run.buffer(m) : Tensor(), star_div = ss ? run.buffer(m) : Tensor();
   const Tensor gq = vp || ss ? run.zeros(m) : Tensor();
   const Tensor acc = run.zeros(kSlotSigma + d.C, DType::Float64);
-  const Tensor partial = run.buffer(2 * kPartials, DType::Float64);
+  const Tensor partial = run.buffer(2 * kMaxPartials, DType::Float64);
   const int64_t tiles = std_blur::column_tiles(run.planes);
   const Tensor sigma_partial =
       pb.need_sigma ? run.buffer(d.N * d.C * tiles, DType::Float64) : Tensor();
@@ -401,13 +437,13 @@ StdFusedGrads backward(const StdFusedProblem& pb, const StdFusedSaved& saved, co
     }
     run.kernel_term(u, rows, ptr<T>(P));
 
-    const int head_blocks = reducing_blocks(n);
+    const int head_blocks = partial_blocks(n);
     const Argument<T> next = run.argument_of(ptr<T>(P), q_next);  // z_{t+1}
     head_kernel<<<head_blocks, kThreads, 0, stream>>>(d, next, gz, ptr<T>(g.o), ptr<T>(gP),
                                                       pb.need_eps, !vp, sums);
     TDSEG_LAUNCH_CHECK();
     if (pb.need_eps) run.add_sum(sums, head_blocks, accs + kSlotEps, -inv_eps);
-    if (!vp) run.add_sum(sums + kPartials, head_blocks, accs + kSlotLambda, 1.0);
+    if (!vp) run.add_sum(sums + kMaxPartials, head_blocks, accs + kSlotLambda, 1.0);
 
     if (vp) {
       vp_terms(u, q, gz, ptr<T>(a));
@@ -415,7 +451,7 @@ StdFusedGrads backward(const StdFusedProblem& pb, const StdFusedSaved& saved, co
           d, ptr<T>(w), ptr<T>(a), ptr<T>(dS), ptr<T>(P), ptr<T>(g.o), ptr<T>(gP), ptr<T>(ga),
           run.lambda, run.eps, sums, stream);
       if (pb.need_eps) run.add_sum(sums, blocks, accs + kSlotEps, -inv_eps);
-      run.add_sum(sums + kPartials, blocks, accs + kSlotLambda, 1.0);
+      run.add_sum(sums + kMaxPartials, blocks, accs + kSlotLambda, 1.0);
       std_prior::vp_dual_from_ga(d, ptr<T>(ga), ptr<T>(gq), run.eps, stream);
     }
 
@@ -446,10 +482,10 @@ StdFusedGrads backward(const StdFusedProblem& pb, const StdFusedSaved& saved, co
     auto seg_q_at = [&](int64_t j) { return Q ? ptr<T>(seg_q) + (j - 1) * m : nullptr; };
     // Recompute u_{c+j}, q_{c+j} for 0 < j < len; the g rows and P are free between steps.
     const T* u = kept_u.read(c_index, work(0));
+    Chain<T> chain{run, adjoint_rows, raw(P), raw(w)};
     for (int64_t j = 1; j < len; ++j) {
       T* u_next = seg_u.writable(j - 1, work(j));
-      run.iterate(u, j == 1 ? q_c : seg_q_at(j - 1), seg_q_at(j), adjoint_rows, raw(P), raw(w),
-                  nullptr, u_next);
+      chain.step(u, j == 1 ? q_c : seg_q_at(j - 1), seg_q_at(j), nullptr, u_next);
       seg_u.commit(j - 1, u_next);
       u = u_next;
     }
@@ -458,7 +494,7 @@ StdFusedGrads backward(const StdFusedProblem& pb, const StdFusedSaved& saved, co
                 j == 0 ? q_c : seg_q_at(j), j + 1 == len ? q_end : seg_q_at(j + 1));
   }
   // z_0 = o / eps
-  const int blocks = reducing_blocks(n);
+  const int blocks = partial_blocks(n);
   first_argument_backward_kernel<<<blocks, kThreads, 0, stream>>>(n, gz, ptr<T>(pb.o), ptr<T>(g.o),
                                                                   run.eps, sums);
   TDSEG_LAUNCH_CHECK();

@@ -1,16 +1,12 @@
 // Device helpers shared by the kernels of the fused STD op on CUDA (std_fused_cuda.cu,
-// std_fused_cuda_priors.cu and std_fused_cuda_tile.cu): the sizes of one call, the first
-// pass of its sums, the SS image operators, and z_{t+1}, the argument of a softmax.
+// std_fused_cuda_priors.cu and std_fused_cuda_tile.cu): the sizes of one call, the layout
+// of its sums' shares, the SS image operators, and z_{t+1}, the argument of a softmax.
 // Functions only: no kernel and no launch lives here.
 #pragma once
 #include <cuda_runtime.h>
 
-#include <algorithm>
 #include <cmath>
 #include <cstdint>
-
-#include "cuda/block_reduce.cuh"
-#include "cuda/launch.h"
 
 namespace tdseg::cuda::std_device {
 
@@ -20,17 +16,11 @@ struct Dims {
   __host__ __device__ int64_t pixels() const { return N * L; }
 };
 
-// ---- the first pass of a sum --------------------------------------------------------
-
-// A reducing kernel runs at most kPartials blocks. Each block leaves its share of a sum in
-// partial[blockIdx.x] (store_block_sum; a second sum's at partial[kPartials + blockIdx.x]);
-// one block then adds the shares in a fixed order (std_fused_cuda.cu, add_sum): no
-// atomics, so the gradients of lambda, eps, tau and sigma are identical run to run.
-constexpr int kPartials = 1024;
-
-inline int reducing_blocks(int64_t count) {
-  return static_cast<int>(std::min<int64_t>(blocks_for(count), kPartials));
-}
+// A reducing kernel runs partial_blocks(count) blocks (cuda/block_reduce.cuh). Each block
+// leaves its share of a sum in partial[blockIdx.x] (store_block_sum; a second sum's at
+// partial[kMaxPartials + blockIdx.x]); one block then adds the shares in a fixed order
+// (std_fused_cuda.cu, add_sum): no atomics, so the gradients of lambda, eps, tau and sigma
+// are identical run to run.
 
 __device__ __forceinline__ float exp_of(float x) { return expf(x); }
 __device__ __forceinline__ double exp_of(double x) { return ::exp(x); }
@@ -73,12 +63,14 @@ struct Argument {
   T lambda = 0, eps = 1;
 };
 
-// z at element i = (n, c, k).
+// z at element i = (n, c, k), with the kernel term's value P there given (has_P) rather
+// than read from a.P: the one-kernel forward iteration (std_fused_cuda_pipeline.cu) sums
+// it in registers.
 template <typename T>
 __device__ T argument(const Argument<T>& a, const Dims& d, int64_t n, int64_t c, int64_t k,
-                      int64_t i) {
+                      int64_t i, bool has_P, T P) {
   T num = a.o[i];
-  if (a.P) num = num - a.lambda * a.P[i];
+  if (has_P) num = num - a.lambda * P;
   if (a.q_plane) num = num + a.q_plane[n * d.C + c];
   T z = num / a.eps;
   if (a.q_star && c == a.star) {
@@ -86,6 +78,13 @@ __device__ T argument(const Argument<T>& a, const Dims& d, int64_t n, int64_t c,
     z -= div_q_s(a.q_star + n * d.L, sx, sx + d.L, k, d) / a.eps;
   }
   return z;
+}
+
+// z at element i = (n, c, k).
+template <typename T>
+__device__ T argument(const Argument<T>& a, const Dims& d, int64_t n, int64_t c, int64_t k,
+                      int64_t i) {
+  return argument(a, d, n, c, k, i, a.P != nullptr, a.P ? a.P[i] : T(0));
 }
 
 }  // namespace tdseg::cuda::std_device

@@ -5,13 +5,14 @@
 
 #include <cmath>
 
+#include "cuda/block_reduce.cuh"
+#include "cuda/launch.h"
+
 namespace tdseg::cuda::std_prior {
 
 namespace {
 
 using std_device::div_q_s;
-using std_device::kPartials;
-using std_device::reducing_blocks;
 using std_device::s_dot_grad;
 
 // ---- forward -------------------------------------------------------------------------
@@ -101,7 +102,7 @@ __global__ void vp_softmax_backward_kernel(Dims d, const T* __restrict__ w,
       gP[i] = gp * lambda;
     });
   store_block_sum(s_eps, partial + blockIdx.x);
-  store_block_sum(s_lambda, partial + kPartials + blockIdx.x);
+  store_block_sum(s_lambda, partial + kMaxPartials + blockIdx.x);
 }
 
 template <typename T>
@@ -195,7 +196,7 @@ void vp_planes(const Dims& d, const T* gz, const T* w, const T* log_v, T* gq, T*
 template <typename T>
 int vp_softmax_backward(const Dims& d, const T* w, const T* a, const T* dS, const T* P, T* go,
                         T* gP, T* ga, T lambda, T eps, double* partial, cudaStream_t stream) {
-  const int blocks = reducing_blocks(d.pixels());
+  const int blocks = partial_blocks(d.pixels());
   vp_softmax_backward_kernel<<<blocks, kThreads, 0, stream>>>(d, w, a, dS, P, go, gP, ga, lambda,
                                                               eps, partial);
   TDSEG_LAUNCH_CHECK();
@@ -219,7 +220,7 @@ template <typename T>
 int ss_dual_backward(const Dims& d, int64_t star, const T* gz, const T* u, const T* s,
                      const T* q, T* gq, T* gG, T tau, T eps, double* partial,
                      cudaStream_t stream) {
-  const int blocks = reducing_blocks(d.pixels());
+  const int blocks = partial_blocks(d.pixels());
   ss_dual_backward_kernel<<<blocks, kThreads, 0, stream>>>(d, star, gz, u, s, q, gq, gG, tau, eps,
                                                            partial);
   TDSEG_LAUNCH_CHECK();

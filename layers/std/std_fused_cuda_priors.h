@@ -4,8 +4,8 @@
 // softmax of every iteration. Arrays are [N, C, L] (L = H*W) in T; VP's dual and its
 // gradient are [N, C], SS's [N, L]; sums run in double.
 //
-// A launcher whose kernel reduces writes block shares into `partial` (std_device::
-// kPartials apart for a second sum) and returns how many blocks it ran, for add_sum.
+// A launcher whose kernel reduces writes block shares into `partial` (kMaxPartials apart
+// for a second sum) and returns how many blocks it ran, for add_sum.
 #pragma once
 #include <cuda_runtime.h>
 

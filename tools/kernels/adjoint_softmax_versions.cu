@@ -12,9 +12,18 @@
 //      of the one before; at most 48 registers (5 blocks an SM)
 //   4  3 with as many registers as it likes (64: 4 blocks an SM), the prefetch alone
 //   5  4 with K = 7 known at compile time (the tap loops unrolled), at most 64 registers
+//   6  no tile and no barrier per class: its input is the row pass of gP_{t+1} (where
+//      the tile kernel reads gz_{t+1}), and it writes the row pass of gP_t for the next
+//      iteration, having added gz_t / eps to go at once (the tile kernel adds gz_{t+1} /
+//      eps at the start of the next). go so receives the same terms in the same order,
+//      and the kernel reads the rows of gP_{t+1}, u_t, go and writes go and the rows of
+//      gP_t: 20 B an element, as the tile kernel. A block of 160 threads owns 128 pixels
+//      of a row of one image (the scheme of blur_softmax_versions' version 8). Checked on
+//      go against version 1's go + gz_t / eps, and on its rows against the library's row
+//      pass of version 1's gP_t
 // ptxas (CUDA 13.0, sm_90, -Xptxas -v) gives: version 1 64 registers, no spill; 2 32
-// registers, 96 B of spill loads; 3 48 and 8 B; 4 61, none; 5 64 and 36 B. None has run on
-// a GPU yet: `tools/gpu_check.sh build versions` times them there.
+// registers, 96 B of spill loads; 3 48 and 8 B; 4 61, none; 5 64 and 36 B; 6 32, none.
+// None has run on a GPU yet: `tools/gpu_check.sh build versions` times them there.
 // Each version computes what version 1 does, operation for operation. The table: median
 // ms, GB/s on the kernel's 20 B per element (reads gz_{t+1}, u_t, go; writes go, gz_t),
 // the fraction of a device-to-device copy timed in the same run, and the largest
@@ -26,6 +35,7 @@
 #include "core/random.h"
 #include "cuda/context.h"
 #include "cuda/launch.h"
+#include "layers/std/std_fused_cuda_blur.h"
 #include "layers/std/std_fused_cuda_tile.h"
 #include "tools/kernels/harness.h"
 #include "tools/kernels/tile_blur.cuh"
@@ -44,6 +54,8 @@ struct Problem {
   const float* u;
   float* go;
   float* gz_out;
+  const float* rows_in;  // version 6: the row pass of gP_{t+1}
+  float* rows_out;       //            and of gP_t
 };
 
 // Versions 2 to 5. kPrefetch: load class c + 1 while class c is blurred (needs r <= 3).
@@ -112,11 +124,98 @@ __global__ void __launch_bounds__(kBlock, 5) version3(Problem p) { adjoint<true,
 __global__ void version4(Problem p) { adjoint<true, 0>(p); }
 __global__ void __launch_bounds__(kBlock, 4) version5(Problem p) { adjoint<true, 7>(p); }
 
+// Version 6 (see the top): thread j computes gz_t at x0 - r + j, the segment and r pixels
+// either side, class by class: the column pass of the rows of gP_{t+1} at that pixel (K
+// values of a column in tap order from 0, 0 outside the image), gu = -2 k*gP, and
+// sum_c u gu; then gz_t = u (gu - sum), kept in shared memory, [C][kSpan]. After a
+// barrier the first 128 threads add gz_t / eps to their pixels' go and write the row pass
+// of gP_t = lambda (-gz_t / eps) from the shared values.
+constexpr int kSegment = 128;
+constexpr size_t kMaxShared = 48 * 1024;  // without cudaFuncSetAttribute: C <= 89 for K = 7
+
+inline int span_threads(int K) { return (kSegment + (K - 1) + 31) / 32 * 32; }
+
+__global__ void version6(Problem p) {
+  extern __shared__ float gz[];
+  const int r = (p.K - 1) / 2, span = kSegment + 2 * r, L = p.H * p.W;
+  const int segments = (p.W + kSegment - 1) / kSegment;
+  const int x0 = blockIdx.x % segments * kSegment, y = blockIdx.x / segments;
+  const size_t image = size_t(blockIdx.y) * p.C * L;
+  const int j = threadIdx.x, x = x0 - r + j;
+  if (j < span && x >= 0 && x < p.W) {
+    double s = 0;
+    for (int c = 0; c < p.C; ++c) {
+      const float* column = p.rows_in + image + size_t(c) * L + x;
+      const float* g = p.taps + c * p.K;
+      float a = 0;
+      for (int b = 0; b < p.K; ++b) {
+        const int yb = y + b - r;
+        a += g[b] * (yb >= 0 && yb < p.H ? column[yb * p.W] : 0.0f);
+      }
+      const float gu = 0.0f - 2.0f * a;
+      s += static_cast<double>(gu) * p.u[image + size_t(c) * L + y * p.W + x];
+      gz[c * span + j] = gu;
+    }
+    for (int c = 0; c < p.C; ++c) {
+      const float u = p.u[image + size_t(c) * L + y * p.W + x];
+      gz[c * span + j] = static_cast<float>(u * (gz[c * span + j] - s));
+    }
+  }
+  __syncthreads();
+  const int own = x0 + j;
+  if (j >= kSegment || own >= p.W) return;
+  for (int c = 0; c < p.C; ++c) {
+    const size_t i = image + size_t(c) * L + y * p.W + own;
+    const float* g = p.taps + c * p.K;
+    p.go[i] += gz[c * span + j + r] / p.eps;
+    float acc = 0;
+    for (int b = 0; b < p.K; ++b) {
+      const int xb = own + b - r;
+      float gp = 0.0f;
+      if (xb >= 0 && xb < p.W) gp = -gz[c * span + j + b] / p.eps, gp = gp * p.lambda;
+      acc += g[b] * gp;
+    }
+    p.rows_out[i] = acc;
+  }
+}
+
+// The head's terms of each value g: go_out = go + g / eps and gP = lambda (-g / eps), as
+// the library's kernels compute them; version 6's input and its check.
+__global__ void head_terms(Problem p, int64_t n, const float* g, const float* go, float* go_out,
+                           float* gP) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
+       i += int64_t(gridDim.x) * blockDim.x) {
+    go_out[i] = go[i] + g[i] / p.eps;
+    const float gp = -g[i] / p.eps;
+    gP[i] = gp * p.lambda;
+  }
+}
+
+// go_out = go + g / eps, and rows = the library's row pass of gP = lambda (-g / eps).
+void head_and_rows(const Problem& p, cudaStream_t s, const float* g, const float* go,
+                   float* go_out, float* rows, float* scratch) {
+  const int64_t n = int64_t(p.N) * p.C * p.H * p.W;
+  head_terms<<<cuda::blocks_for(n), kBlock, 0, s>>>(p, n, g, go, go_out, scratch);
+  TDSEG_LAUNCH_CHECK();
+  const cuda::std_blur::Planes<float> planes{p.N, p.C, p.H, p.W, p.K, p.taps, nullptr, s};
+  cuda::std_blur::blur_rows<float>(planes, cuda::std_blur::Source::Identity, scratch, rows, nullptr);
+}
+
+size_t version6_bytes(const Problem& p) { return size_t(p.C) * (kSegment + p.K - 1) * sizeof(float); }
+bool version6_fits(const Problem& p) { return version6_bytes(p) <= kMaxShared && p.N <= 65535; }
+
 void run(int version, const Problem& p, cudaStream_t s) {
-  if (version == 1) {
+  if (version == 6 && version6_fits(p)) {
+    const dim3 grid((p.W + kSegment - 1) / kSegment * p.H, p.N);
+    version6<<<grid, span_threads(p.K), version6_bytes(p), s>>>(p);
+    TDSEG_LAUNCH_CHECK();
+    return;
+  }
+  if (version == 1 || version == 6) {  // 6 with too many classes: 1, then its outputs
     const cuda::std_device::Dims d{p.N, p.C, p.H, p.W, int64_t(p.H) * p.W};
     cuda::std_tile::adjoint_softmax<float>(d, p.taps, p.K, p.lambda, p.eps, p.gz, p.u, nullptr, 0,
                                            p.go, p.gz_out, s);
+    if (version == 6) head_and_rows(p, s, p.gz_out, p.go, p.go, p.rows_out, p.gz_out);
     return;
   }
   const dim3 grid = harness::tile_grid(p.N, p.H, p.W);
@@ -140,22 +239,34 @@ int main_(int argc, char** argv) {
   const cudaStream_t s = cuda::stream(gz);
   const double bytes = 20.0 * gz.numel(), copy = harness::copy_gbps(gz, set.repeat);
   harness::print_header("adjoint_softmax", set, copy);
-  Tensor go, out, go_1, out_1;
+  const Tensor rows_in = Tensor::empty(shape, DType::Float32, gpu);
+  const Tensor rows_out = Tensor::empty(shape, DType::Float32, gpu);
+  Tensor go, out, go_1, out_1, go_6, rows_6;
   Problem p{};
   return harness::check_and_time(
-      set, 5, s, bytes, copy,
-      [&](int) {  // go accumulates: each version starts from go0
+      set, 6, s, bytes, copy,
+      [&](int v) {  // go accumulates: each version starts from go0
         go = go0.clone(), out = Tensor::empty(shape, DType::Float32, gpu);
         p = Problem{set.N, set.C, set.H, set.W, set.K, 1.0f, 0.1f, cuda::ptr<float>(g),
                     cuda::ptr<float>(gz), cuda::ptr<float>(u), cuda::ptr<float>(go),
-                    cuda::ptr<float>(out)};
+                    cuda::ptr<float>(out), cuda::ptr<float>(rows_in), cuda::ptr<float>(rows_out)};
+        // Version 6 starts where the previous iteration's left off: gz_{t+1} / eps in go.
+        if (v == 6 && version6_fits(p)) head_and_rows(p, s, p.gz, p.go, p.go, cuda::ptr<float>(rows_in), p.gz_out);
       },
       [&](int v) { run(v, p, s); },
       [&](int v) {
-        if (v == 1) go_1 = go.clone(), out_1 = out;
-        return v == 1 ? 0.0
-                      : std::max(harness::relative_difference(go, go_1),
-                                 harness::relative_difference(out, out_1));
+        if (v == 1) {
+          go_1 = go.clone(), out_1 = out, go_6 = go.clone(), rows_6 = Tensor::empty(shape, DType::Float32, gpu);
+          const Tensor scratch = Tensor::empty(shape, DType::Float32, gpu);
+          head_and_rows(p, s, cuda::ptr<float>(out_1), cuda::ptr<float>(go_1), cuda::ptr<float>(go_6),
+                        cuda::ptr<float>(rows_6), cuda::ptr<float>(scratch));
+          return 0.0;
+        }
+        if (v == 6)
+          return std::max(harness::relative_difference(go, go_6),
+                          harness::relative_difference(rows_out, rows_6));
+        return std::max(harness::relative_difference(go, go_1),
+                        harness::relative_difference(out, out_1));
       });
 }
 

@@ -3,8 +3,9 @@
 // each checked against the library's and timed in the same run (tools/kernels/harness.h).
 //   blur_softmax_versions [N C H W [repeat]]      (default 16 21 513 513 20; float32,
 //                                                  K = 7, sigma = 5, lambda = 1, eps = 0.1)
-//   1  the library's: the blur's row and column passes (std_fused_cuda_blur.cu), then
-//      argument_softmax (std_fused_cuda_softmax.cu); 28 B an element
+//   1  the separate passes: the blur's row and column passes (std_fused_cuda_blur.cu),
+//      then argument_softmax (std_fused_cuda_softmax.cu); 28 B an element. The library's
+//      forward until this session, and still VP-STD's and the edge weight's
 //   2  one tile kernel: the blur in shared memory class by class, z kept in u_{t+1} until
 //      the softmax (commit d5c0057's; in `tdseg bench std` on an H100 it made the STD
 //      forward 27.61 ms against the passes' 22.12)
@@ -21,14 +22,23 @@
 //      time, into the same two registers, each pair used before the next is issued (the
 //      loop's exit at c = C stands between them): a thread has one class's loads in
 //      flight at a time, where the library's kernel issues four classes' loads together
+//   8  the library's one-kernel iteration (std_fused_cuda_pipeline.cu, the forward of STD
+//      and SS-STD without the edge weight since this session): the column pass of rows_t
+//      (the row pass of 1 - 2u_t), the argument and the softmax, then the row pass of
+//      1 - 2u_{t+1}, which the next iteration reads. It reads rows_t and o and writes
+//      u_{t+1} and rows_{t+1}: 16 B an element instead of 28. Timed without the row pass
+//      of u_t, which in steady state is the previous iteration's; checked on u_{t+1} and
+//      on rows_{t+1} against the passes' row pass of version 1's u_{t+1}
+//   9  8 with two rows a block: a thread's K + 1 loads of a column serve both rows' sums
 // ptxas (CUDA 13.0, sm_90): versions 2 to 5 use 48, 49, 77 and 54 registers, version 6's
 // column kernel 40, version 7's softmax 55 (no stack frame: z stays in registers) against
-// the library's argument_softmax_kernel's 54; no spill.
+// the library's argument_softmax_kernel's 54, versions 8 and 9 32 and 40; no spill.
 // None has run on a GPU in this harness yet (`tools/gpu_check.sh build versions`).
 // GB/s on the 12 B an element an iteration must move (reads o and u_t, writes u_{t+1}).
-// Versions 2 to 4, 6 and 7 compute what version 1 does, operation for operation; 5 rounds its
+// Versions 2 to 4 and 6 to 9 compute what version 1 does, operation for operation; 5 rounds its
 // sum differently. Exit 1 when a version differs from 1 by more than 1e-6 (relative to the
 // largest u), 2 on bad arguments, 77 without a GPU.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -36,6 +46,7 @@
 #include "cuda/context.h"
 #include "cuda/launch.h"
 #include "layers/std/std_fused_cuda_blur.h"
+#include "layers/std/std_fused_cuda_pipeline.h"
 #include "layers/std/std_fused_cuda_softmax.h"
 #include "tools/kernels/harness.h"
 #include "tools/kernels/tile_blur.cuh"
@@ -54,7 +65,8 @@ struct Problem {
   const float* u;
   float* u_next;
   float* P;     // version 1's buffers: P and the blur's rows
-  float* rows;
+  float* rows;  // version 8's and 9's input: the row pass of 1 - 2u
+  float* rows_next;  // version 8's and 9's second output: the row pass of 1 - 2u_next
 };
 
 // Versions 2 to 5 (see the top). z_c is written to u_next as it is computed, then the
@@ -198,28 +210,44 @@ __global__ void version3(Problem p) { blur_softmax<true, 0, false>(p); }
 __global__ void version4(Problem p) { blur_softmax<true, 7, false>(p); }
 __global__ void version5(Problem p) { blur_softmax<true, 0, true>(p); }
 
+// The library's row pass of 1 - 2u into rows.
+void rows_of(const Problem& p, cudaStream_t s, const float* u, float* rows) {
+  const cuda::std_blur::Planes<float> planes{p.N, p.C, p.H, p.W, p.K, p.taps, nullptr, s};
+  cuda::std_blur::blur_rows<float>(planes, cuda::std_blur::Source::OneMinusTwoU, u, rows, nullptr);
+}
+
 void run(int version, const Problem& p, cudaStream_t s) {
   const cuda::std_blur::Planes<float> planes{p.N, p.C, p.H, p.W, p.K, p.taps, nullptr, s};
+  const cuda::std_device::Dims d{p.N, p.C, p.H, p.W, int64_t(p.H) * p.W};
+  const int rows_per_block = version - 7;
+  if ((version == 8 || version == 9) && cuda::std_pipeline::fits(d, p.K, sizeof(float), rows_per_block)) {
+    cuda::std_device::Argument<float> a;
+    a.o = p.o, a.lambda = p.lambda, a.eps = p.eps;
+    cuda::std_pipeline::iterate(d, p.taps, p.K, a, p.rows, static_cast<float*>(nullptr), p.u_next,
+                                p.rows_next, s, rows_per_block);
+    return;
+  }
   if (version == 6) {
-    cuda::std_blur::blur_rows<float>(planes, cuda::std_blur::Source::OneMinusTwoU, p.u, p.rows, nullptr);
+    rows_of(p, s, p.u, p.rows);
     columns_softmax<<<cuda::blocks_for(int64_t(p.N) * p.H * p.W), kBlock, 0, s>>>(p);
     TDSEG_LAUNCH_CHECK();
     return;
   }
   if (version == 7 && p.C <= kMaxC) {
-    cuda::std_blur::blur_rows<float>(planes, cuda::std_blur::Source::OneMinusTwoU, p.u, p.rows, nullptr);
+    rows_of(p, s, p.u, p.rows);
     cuda::std_blur::kernel_term_cols(planes, cuda::std_blur::Rows<float>{p.rows}, p.P);
     softmax_in_registers<<<cuda::blocks_for(int64_t(p.N) * p.H * p.W), kBlock, 0, s>>>(p);
     TDSEG_LAUNCH_CHECK();
     return;
   }
-  if (version == 1 || version == 7) {
-    cuda::std_blur::blur_rows<float>(planes, cuda::std_blur::Source::OneMinusTwoU, p.u, p.rows, nullptr);
-    cuda::std_blur::kernel_term_cols(planes, cuda::std_blur::Rows<float>{p.rows}, p.P);
+  if (version == 1 || version >= 7) {  // 7 with C > 32, 8 and 9 with too many classes
+    float* rows = version >= 8 ? p.u_next : p.rows;  // 8 and 9 keep their input rows
+    rows_of(p, s, p.u, rows);
+    cuda::std_blur::kernel_term_cols(planes, cuda::std_blur::Rows<float>{rows}, p.P);
     cuda::std_device::Argument<float> a;
     a.o = p.o, a.P = p.P, a.lambda = p.lambda, a.eps = p.eps;
-    const cuda::std_device::Dims d{p.N, p.C, p.H, p.W, int64_t(p.H) * p.W};
     cuda::std_device::argument_softmax(d, a, static_cast<float*>(nullptr), p.u_next, s);
+    if (version >= 8) rows_of(p, s, p.u_next, p.rows_next);
     return;
   }
   const dim3 grid = harness::tile_grid(p.N, p.H, p.W);
@@ -239,24 +267,31 @@ int main_(int argc, char** argv) {
   Generator gen(6);
   const Tensor o = Tensor::randn(shape, gen).to(gpu), u = Tensor::uniform(shape, gen, 0, 1).to(gpu);
   const Tensor P = Tensor::empty(shape, DType::Float32, gpu), rows = Tensor::empty(shape, DType::Float32, gpu);
+  const Tensor rows_next = Tensor::empty(shape, DType::Float32, gpu);
   const Tensor g = harness::gaussian_taps(set.C, set.K);
   const cudaStream_t s = cuda::stream(o);
   const double bytes = 12.0 * o.numel(), copy = harness::copy_gbps(o, set.repeat);
   harness::print_header("blur_softmax", set, copy);
-  Tensor u_next, u_1;
+  Tensor u_next, u_1, rows_1;
   Problem p{};
   return harness::check_and_time(
-      set, 7, s, bytes, copy,
-      [&](int) {
+      set, 9, s, bytes, copy,
+      [&](int v) {
         u_next = Tensor::empty(shape, DType::Float32, gpu);
         p = Problem{set.N, set.C, set.H, set.W, set.K, 1.0f, 0.1f, cuda::ptr<float>(g),
                     cuda::ptr<float>(o), cuda::ptr<float>(u), cuda::ptr<float>(u_next),
-                    cuda::ptr<float>(P), cuda::ptr<float>(rows)};
+                    cuda::ptr<float>(P), cuda::ptr<float>(rows), cuda::ptr<float>(rows_next)};
+        if (v >= 8) rows_of(p, s, p.u, p.rows);  // in steady state, the previous iteration's
       },
       [&](int v) { run(v, p, s); },
       [&](int v) {
-        if (v == 1) u_1 = u_next;
-        return v == 1 ? 0.0 : harness::relative_difference(u_next, u_1);
+        if (v == 1) {
+          u_1 = u_next, rows_1 = Tensor::empty(shape, DType::Float32, gpu);
+          rows_of(p, s, cuda::ptr<float>(u_1), cuda::ptr<float>(rows_1));
+          return 0.0;
+        }
+        const double du = harness::relative_difference(u_next, u_1);
+        return v < 8 ? du : std::max(du, harness::relative_difference(rows_next, rows_1));
       });
 }
 

@@ -7,6 +7,7 @@
 // that makes, its fraction of the device-to-device copy's GB/s measured in the same run,
 // and the peak of the GPU's caching allocator during the row (the logits, labels and
 // copies of the logits included; the CPU keeps no count).
+#include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -43,19 +44,23 @@ const Head kHeads[] = {
 // default memory plan (std_memory_plan: all iterates kept at T = 10, checkpoints at T = 50).
 //   cross-entropy (every row's loss)  forward reads o: 1;  backward reads o, writes do: 2
 //                                     (12 B in float32: the softmax + NLL baseline)
-//   STD fused, T iterations           forward 3 + 7 T: u_0, z_0 from o (3); per iteration
-//                                     the blur's two passes (4) and the softmax (3), less
-//                                     u_T, never written (-1), plus z_T (1)
+//   STD fused, T iterations           forward 4 + 4 T: u_0, z_0 from o (3); the row pass
+//                                     of 1 - 2u_0 (2); per iteration one kernel reads the
+//                                     rows and o, writes u_{t+1} and its rows (4), the last
+//                                     z_T alone (3)
 //                                     backward 5 + 5 T: go zeroed, then z_0's step (5); per
 //                                     iteration one tile kernel reads gz, u_t, go, writes
-//                                     go and the next gz   (292 B and 220 B at T = 10)
-//   VP-STD adds per iteration         forward 4 (w = softmax(a_t) and its plane sums),
-//                                     backward 14 beside the tile kernel: P recomputed (4),
-//                                     w (3), the planes' sums of gz and w (2), ga folded
-//                                     into gz (4), the planes' sums of ga (1)
+//                                     go and the next gz   (176 B and 220 B at T = 10)
+//   VP-STD                            forward 3 + 11 T: per iteration the blur's two
+//                                     passes (4), w = softmax(a_t) and its plane sums (4),
+//                                     the softmax (3); backward 19 an iteration: the tile
+//                                     kernel's 5, P recomputed (4), w (3), the planes' sums
+//                                     of gz and w (2), ga folded into gz (4), the planes'
+//                                     sums of ga (1)
 //   SS-STD adds per iteration         forward 8 / C, backward 13 / C ([N, H, W] arrays)
 //   checkpoints (SS-STD's T = 50)     the backward recomputes T - ceil(T / k) iterations,
-//                                     a forward iteration's values each (k = 8: 43 of 50)
+//                                     a forward iteration's values each (k = 8: 43 of 50),
+//                                     and each segment's first rows (2)
 //   STD composed                      no model (a chain of generic ops): n/a
 struct Traffic {
   double forward = 0, backward = 0;
@@ -65,19 +70,25 @@ std::optional<Traffic> values_moved(const Head& h, const StdConfig& c, const Sha
   Traffic t{1, 2};  // the loss
   if (h.prior == StdPrior::None) return t;
   if (h.impl == StdImpl::Composed) return std::nullopt;
-  const double T = static_cast<double>(h.iters), C = static_cast<double>(shape[1]);
-  double iteration = 7, backward_iteration = 5;
-  if (h.prior == StdPrior::VP) {
-    iteration += 4;
-    backward_iteration += 14;
-  }
+  const int64_t iters = h.iters;
+  const double T = static_cast<double>(iters), C = static_cast<double>(shape[1]);
+  // STD and SS-STD run the forward's one-kernel iteration (std_fused_cuda_pipeline.h),
+  // VP-STD the passes.
+  const bool one_kernel = h.prior != StdPrior::VP;
+  double iteration = one_kernel ? 4 : 11, backward_iteration = one_kernel ? 5 : 19;
   if (h.prior == StdPrior::SS) {
     iteration += 8 / C;
     backward_iteration += 13 / C;
   }
-  const double recomputed = T - static_cast<double>(std_memory_plan(c, shape, DType::Float32).checkpoints);
-  t.forward += 3 + iteration * T;
-  t.backward += 5 + backward_iteration * T + iteration * recomputed;
+  const StdMemoryPlan plan = std_memory_plan(c, shape, DType::Float32);
+  double recomputed = 0, first_rows = 0;  // the backward's segments from their checkpoints
+  for (int64_t start = 0; start < iters; start += plan.every) {
+    const int64_t len = std::min(plan.every, iters - start);
+    recomputed += static_cast<double>(len - 1);
+    if (len > 1 && one_kernel) first_rows += 2;
+  }
+  t.forward += 3 + (one_kernel ? 2 : 0) + iteration * T - (one_kernel ? 1 : 0);
+  t.backward += 5 + backward_iteration * T + iteration * recomputed + first_rows;
   return t;
 }
 

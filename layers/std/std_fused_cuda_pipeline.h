@@ -1,0 +1,45 @@
+// The fused STD op's forward iteration on CUDA as one kernel, for STD and SS-STD without
+// the edge weight: the row pass of the blur is carried from one iteration to the next, so
+// that P and the blur's rows never make a round trip through memory:
+//   P_t       = k*(1 - 2u_t), the column pass of rows_t                          (eq. 7)
+//   z_{t+1}   = (o - lambda P_t) / eps   [- div(q s) / eps on SS's star class]
+//   u_{t+1}   = softmax(z_{t+1})                                     (Algorithms 1, 3)
+//   rows_{t+1} = the row pass of 1 - 2u_{t+1}, which iteration t + 1 reads
+// It reads rows_t and o and writes u_{t+1} and rows_{t+1}: 16 B per element in float32,
+// where the separate passes (std_fused_cuda_blur.cu, then argument_softmax) move 28
+// (docs/PERFORMANCE.md). The arithmetic is theirs, operation for operation: rows with
+// g_c summed in tap order from 0, then columns, zero padding, the softmax's sum in double.
+// Internal to std_fused_cuda.cu, which uses it where `fits` and the passes elsewhere
+// (VP-STD needs P twice an iteration, around its dual's step; the edge weight two row
+// passes).
+#pragma once
+#include <cuda_runtime.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#include "layers/std/std_fused_cuda_argument.cuh"
+
+namespace tdseg::cuda::std_pipeline {
+
+// Whether the kernel serves d and K: a block's shared memory holds the C classes of its
+// pixels and their halo (K <= 33), and an image's offsets fit in 32 bits.
+bool fits(const std_device::Dims& d, int64_t K, size_t value_bytes, int rows_per_block = 1);
+
+// rows = the row pass of 1 - 2u, by the code the iteration below runs for rows_{t+1}: the
+// start of a chain of iterations, from u_0 or from a checkpoint, gives the rows the
+// chain's own steps would have given.
+template <typename T>
+void start_rows(const std_device::Dims& d, const T* taps, int64_t K, const T* u, T* rows,
+                cudaStream_t stream);
+
+// One iteration from rows_t (the argument a without P: the kernel term comes from rows):
+// z_{t+1} when z is not null, u_{t+1} when u_next is not null, rows_{t+1} when rows_next
+// is not null (with u_next). rows_next must not overlap rows. rows_per_block is 1 or 2
+// (tools/kernels/blur_softmax_versions.cu times both).
+template <typename T>
+void iterate(const std_device::Dims& d, const T* taps, int64_t K,
+             const std_device::Argument<T>& a, const T* rows, T* z, T* u_next, T* rows_next,
+             cudaStream_t stream, int rows_per_block = 1);
+
+}  // namespace tdseg::cuda::std_pipeline
