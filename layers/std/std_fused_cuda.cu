@@ -7,9 +7,11 @@
 //   rows / columns   the separable blur of std_fused_cuda_blur.cu (eq. 7): 8 B a pass
 //   argument_softmax z = (o - lambda P + q) / eps [- div(q s) / eps], u = softmax(z)
 //                    (std_fused_cuda_softmax.cu): reads o, P, writes u (and z): 12 (16) B
-//   pipeline         the forward iteration of STD and SS-STD without the edge weight in one
-//                    kernel: the column pass, z, u and the next row pass; reads the rows
-//                    and o, writes u and the next rows: 16 B (std_fused_cuda_pipeline.cu)
+//   pipeline         STD's and SS-STD's iteration without the edge weight in one kernel
+//                    (std_fused_cuda_pipeline.cu), the row pass carried to the next: forward
+//                    reads the rows and o, writes u and the next rows: 16 B; back (where
+//                    the tile kernel would run) reads the rows, u, go, writes go and the
+//                    next rows: 20 B
 //   vp_dual_step     S = sum_x w per plane, q <- q + eps (log V - log S~) (eq. 10): 4 B
 //   ss_dual_step     q <- max(q - tau s . grad u_i, 0) (Algorithm 3): 20/C B
 //                    (these two and the priors' backward: std_fused_cuda_priors.cu)
@@ -18,7 +20,7 @@
 //   vp_fold          ga through w, folded into gz for the tile kernel (below): 16 B
 //   ss_dual_backward, ss_div                          the SS backward: 32/C, 16/C B
 //   softmax_backward gz = u (gu - sum_c u gu): reads u, gu, writes gz: 12 B
-//   adjoint_softmax  head, adjoint blur and softmax_backward in one, where it applies
+//   adjoint_softmax  head, adjoint blur and softmax_backward in one, VP-STD's where it applies
 //                    (std_fused_cuda_tile.cu): reads gz, u, go, writes go, gz: 20 B
 //   round_bf16, widen_bf16   bfloat16 storage of an iterate (bf16_iterates,
 //                    std_fused_cuda_slots.cu): 6 B
@@ -191,8 +193,9 @@ struct Launch {
   // weight, only dL/do asked for (VP-STD's own terms folded into its gz first). Elsewhere,
   // the separate blur passes (docs/PERFORMANCE.md has the measurements behind the choice).
   bool tile_backward;
-  // The forward's one-kernel iteration (std_fused_cuda_pipeline.h) where it applies: STD
-  // and SS-STD without the edge weight. Elsewhere the passes and argument_softmax.
+  // The one-kernel iteration (std_fused_cuda_pipeline.h) where it applies: STD and SS-STD
+  // without the edge weight, forward, and back where tile_backward (in the tile kernel's
+  // stead). Elsewhere the passes and argument_softmax, and VP-STD's tile kernel.
   bool pipelined;
 
   Tensor buffer(int64_t count, DType dtype = dtype_of<T>()) const {
@@ -357,10 +360,15 @@ StdFusedGrads backward(const StdFusedProblem& pb, const StdFusedSaved& saved, co
   // dL/dz_t: in two buffers, in turn, for the tile kernel (it reads gz_{t+1}'s neighbours
   // while it writes gz_t; VP-STD's folded gz' takes the one gz_t is not written to); in
   // one for the separate passes (the head has read gz_{t+1} into gP before gz_t is
-  // written). The passes' gP and gu where they run, and P and the rows where they run, a
-  // segment is recomputed, or VP-STD's a_t needs P.
+  // written). The one-kernel iteration (std_fused_cuda_pipeline.h), where the tile kernel
+  // would run but for VP-STD, carries the row pass of gP in the two buffers instead, and
+  // writes gz_t's star planes for SS-STD's dual into a third. The passes' gP and gu where they
+  // run, and P and the rows where they run, a segment is recomputed, or VP-STD's a_t
+  // needs P.
   const bool passes = !run.tile_backward, recompute = plan.segment > 0;
+  const bool one_kernel = run.tile_backward && run.pipelined;
   const Tensor gz_buffers = run.buffer((passes ? 1 : 2) * n);
+  const Tensor gz_ss = one_kernel && ss ? run.buffer(n) : Tensor();
   const Tensor gP = passes ? run.buffer(n) : Tensor(), gu = passes ? run.buffer(n) : Tensor();
   const Tensor P = passes || recompute || vp ? run.buffer(n) : Tensor();
   const Tensor a_g = passes || recompute || vp ? run.buffer(n) : Tensor();
@@ -408,8 +416,13 @@ StdFusedGrads backward(const StdFusedProblem& pb, const StdFusedSaved& saved, co
   };
 
   const T* gz = ptr<T>(gz_T);  // dL/dz_{t+1}; the loop's own buffers from the second step on
-  // Iteration t back, from gz = dL/dz_{t+1} to dL/dz_t, given u_t, q_t and q_{t+1}.
-  auto step_back = [&](const T* u, const T* q, const T* q_next) {
+  // The one-kernel iteration's rows of gP: now (gP_{t+1}'s) and next (gP_t's), in turn.
+  T* rows_now = one_kernel ? ptr<T>(gz_buffers) : nullptr;
+  T* rows_next = one_kernel ? ptr<T>(gz_buffers) + n : nullptr;
+  bool started = false;  // whether a step has run (the one-kernel chain has its rows)
+  // Iteration t back, from gz = dL/dz_{t+1} to dL/dz_t, given u_t, q_t and q_{t+1}; the
+  // last is t = 0.
+  auto step_back = [&](const T* u, const T* q, const T* q_next, bool last) {
     T* const first = ptr<T>(gz_buffers);
     T* gz_next = passes || gz != first ? first : first + n;
     if (ss) {  // the dual's backward, then div(gG s), which the star class's gu takes in
@@ -418,6 +431,19 @@ StdFusedGrads backward(const StdFusedProblem& pb, const StdFusedSaved& saved, co
                                                      sums, stream);
       if (pb.need_eps && pb.tau_follows_eps) run.add_sum(sums, blocks, accs + kSlotEps, 1.0);
       std_prior::ss_div(d, ptr<T>(gG), ptr<T>(pb.s), ptr<T>(star_div), stream);
+    }
+    if (one_kernel) {  // go has gz / eps from here on: the chain adds each gz_t as it goes
+      if (!started)
+        std_pipeline::start_adjoint(d, run.planes.taps, run.planes.K, run.lambda, run.eps, gz,
+                                    ptr<T>(g.o), rows_now, stream);
+      started = true;
+      T* gz_out = ss ? ptr<T>(gz_ss) : nullptr;
+      std_pipeline::adjoint(d, run.planes.taps, run.planes.K, run.lambda, run.eps, rows_now, u,
+                            ss ? ptr<T>(star_div) : nullptr, pb.star, ptr<T>(g.o),
+                            last ? nullptr : rows_next, gz_out, stream);
+      std::swap(rows_now, rows_next);
+      if (gz_out) gz = gz_out;
+      return;
     }
     if (run.tile_backward) {
       const T* tile_gz = gz;
@@ -491,14 +517,18 @@ StdFusedGrads backward(const StdFusedProblem& pb, const StdFusedSaved& saved, co
     }
     for (int64_t j = len - 1; j >= 0; --j)
       step_back(j == 0 ? kept_u.read(c_index, work(0)) : seg_u.read(j - 1, work(0)),
-                j == 0 ? q_c : seg_q_at(j), j + 1 == len ? q_end : seg_q_at(j + 1));
+                j == 0 ? q_c : seg_q_at(j), j + 1 == len ? q_end : seg_q_at(j + 1),
+                c_index == 0 && j == 0);
   }
-  // z_0 = o / eps
-  const int blocks = partial_blocks(n);
-  first_argument_backward_kernel<<<blocks, kThreads, 0, stream>>>(n, gz, ptr<T>(pb.o), ptr<T>(g.o),
-                                                                  run.eps, sums);
-  TDSEG_LAUNCH_CHECK();
-  if (pb.need_eps) run.add_sum(sums, blocks, accs + kSlotEps, -inv_eps * inv_eps);
+  // z_0 = o / eps: go += gz_0 / eps, which the one-kernel chain has added already (only
+  // dL/do is asked for there).
+  if (!(one_kernel && started)) {
+    const int blocks = partial_blocks(n);
+    first_argument_backward_kernel<<<blocks, kThreads, 0, stream>>>(n, gz, ptr<T>(pb.o),
+                                                                    ptr<T>(g.o), run.eps, sums);
+    TDSEG_LAUNCH_CHECK();
+    if (pb.need_eps) run.add_sum(sums, blocks, accs + kSlotEps, -inv_eps * inv_eps);
+  }
 
   g.lambda = Tensor::empty({}, dtype_of<T>(), pb.o.device());
   g.eps = Tensor::empty({}, dtype_of<T>(), pb.o.device());

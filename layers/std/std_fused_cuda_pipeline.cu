@@ -1,4 +1,5 @@
-// The fused STD op's forward iteration as one kernel (see std_fused_cuda_pipeline.h).
+// The fused STD op's iteration as one kernel, forward and back (see
+// std_fused_cuda_pipeline.h). The forward's, in detail (the backward's is the same scheme):
 //
 // A block owns kSegment = 128 pixels of `rows` consecutive rows of one image, x0 .. x0 +
 // 127, and its thread j the pixel x0 - r + j of each row (r = (K - 1) / 2): the segment and
@@ -59,29 +60,38 @@ struct Segment {
   __device__ bool own() const { return in_image() && x >= x0 && x < x0 + kSegment; }
 };
 
-// Step 3 for row y of an image (its arrays from `image` on): thread j < 128 writes, at
-// its pixel x0 + j and for each class, u (when not null) and the row pass of 1 - 2u (when
-// rows is not null), from v[c * span + slot], the values of u at the block's pixels. The
-// row pass is rows_kernel's arithmetic (std_fused_cuda_blur.cu): K products summed in tap
-// order from 0, 0 outside the image.
+// What the row passes blur: 1 - 2u forward (eq. 7), gP = lambda (-gz / eps) back (the
+// head of std_fused_cuda.cu's backward), each rounded as the separate passes round it.
 template <typename T>
-__device__ void write_row(const Segment& s, const T* __restrict__ taps, int K, const T* v,
-                          int64_t image, int y, T* __restrict__ u, T* __restrict__ rows) {
-  const int j = threadIdx.x, x = s.x0 + j;
-  if (j >= kSegment || x >= s.W || y >= s.H) return;
-  for (int c = 0; c < s.C; ++c) {
-    const T* vc = v + c * s.span + j;  // vc[b]: u at x + b - r
-    const int64_t i = image + c * s.L + y * s.W + x;
-    if (u) u[i] = vc[s.r];
-    if (!rows) continue;
-    const T* g = taps + c * K;
-    T acc = 0;
-    for (int b = 0; b < K; ++b) {
-      const int xb = x + b - s.r;
-      acc += g[b] * (xb >= 0 && xb < s.W ? T(1) - T(2) * vc[b] : T(0));
-    }
-    rows[i] = acc;
+struct OneMinusTwoU {
+  __device__ T operator()(T u) const { return T(1) - T(2) * u; }
+};
+template <typename T>
+struct HeadGradient {
+  T lambda, eps;
+  __device__ T operator()(T gz) const {
+    const T gp = -gz / eps;
+    return gp * lambda;
   }
+};
+
+// The row pass of f(v) at thread j's own pixel x0 + j, from vc[slot], one class's values at
+// the block's pixels: rows_kernel's arithmetic (std_fused_cuda_blur.cu), K products summed
+// in tap order from 0, 0 outside the image.
+template <typename T, typename F>
+__device__ T row_pass(const Segment& s, const T* __restrict__ g, int K, const T* vc, F f) {
+  const int j = threadIdx.x;
+  T acc = 0;
+  for (int b = 0; b < K; ++b) {
+    const int xb = s.x0 + j + b - s.r;
+    acc += g[b] * (xb >= 0 && xb < s.W ? f(vc[j + b]) : T(0));
+  }
+  return acc;
+}
+
+// Whether thread j writes the outputs of its own pixel x0 + j in row y.
+__device__ inline bool writes(const Segment& s, int y) {
+  return int(threadIdx.x) < kSegment && s.x0 + int(threadIdx.x) < s.W && y < s.H;
 }
 
 // Steps 1 to 3 for rows y0 .. y0 + kRows - 1 of each image. Without u_next, z alone is
@@ -146,16 +156,25 @@ __global__ void __launch_bounds__(kMaxThreads)
     if (!softmax) continue;
     __syncthreads();
 #pragma unroll
-    for (int i = 0; i < kRows; ++i)
-      write_row(s, taps, K, v + i * s.C * s.span, image, s.y0 + i, u_next, rows_next);
+    for (int i = 0; i < kRows; ++i) {
+      const int y = s.y0 + i;
+      if (!writes(s, y)) break;
+      for (int c = 0; c < s.C; ++c) {
+        const T* vc = v + (i * s.C + c) * s.span;  // u_{t+1} at the block's pixels
+        const int64_t at = image + c * s.L + y * s.W + s.x0 + threadIdx.x;
+        u_next[at] = vc[threadIdx.x + s.r];
+        if (rows_next) rows_next[at] = row_pass(s, taps + c * K, K, vc, OneMinusTwoU<T>{});
+      }
+    }
   }
 }
 
-// rows = the row pass of 1 - 2u, through write_row as the iteration runs it.
-template <typename T>
+// The start of a chain: rows = the row pass of f(in), and go += in / eps where go is not
+// null (the backward's: in = gz_T). By row_pass, as the iterations compute their rows.
+template <typename T, typename F>
 __global__ void __launch_bounds__(kMaxThreads)
-    start_rows_kernel(Dims d, const T* __restrict__ taps, int K, const T* __restrict__ u,
-                      T* __restrict__ rows) {
+    start_kernel(Dims d, const T* __restrict__ taps, int K, F f, const T* __restrict__ in,
+                 T* __restrict__ rows, T* __restrict__ go, T eps) {
   T* v = shared_values<T>();
   const Segment s(d, K, 1);
   for (int64_t n = blockIdx.y; n < d.N; n += gridDim.y) {
@@ -163,9 +182,66 @@ __global__ void __launch_bounds__(kMaxThreads)
     __syncthreads();  // the previous image's values have been read
     if (s.in_image())
       for (int c = 0; c < s.C; ++c)
-        v[c * s.span + threadIdx.x] = u[image + c * s.L + s.y0 * s.W + s.x];
+        v[c * s.span + threadIdx.x] = in[image + c * s.L + s.y0 * s.W + s.x];
     __syncthreads();
-    write_row(s, taps, K, v, image, s.y0, static_cast<T*>(nullptr), rows);
+    if (!writes(s, s.y0)) continue;
+    for (int c = 0; c < s.C; ++c) {
+      const int64_t at = image + c * s.L + s.y0 * s.W + s.x0 + threadIdx.x;
+      if (go) go[at] += in[at] / eps;
+      rows[at] = row_pass(s, taps + c * K, K, v + c * s.span, f);
+    }
+  }
+}
+
+// One iteration back (std_pipeline::adjoint): thread j computes gz_t at its pixel of the
+// span, class by class, from the column pass of the rows of gP_{t+1} and from u_t; then
+// each of the first 128 threads adds gz_t / eps to go at its own pixel and writes the row
+// pass of gP_t (and the star class's gz_t). The arithmetic is adjoint_softmax_kernel's
+// (std_fused_cuda_tile.cu).
+template <typename T, bool kStar>
+__global__ void __launch_bounds__(kMaxThreads)
+    adjoint_kernel(Dims d, const T* __restrict__ taps, int K, T lambda, T eps,
+                   const T* __restrict__ rows, const T* __restrict__ u,
+                   const T* __restrict__ star_div, int star, T* __restrict__ go,
+                   T* __restrict__ rows_next, T* __restrict__ gz_out) {
+  T* v = shared_values<T>();
+  const Segment s(d, K, 1);
+  const int y = s.y0;
+  for (int64_t n = blockIdx.y; n < d.N; n += gridDim.y) {
+    const int64_t image = n * d.C * d.L;
+    __syncthreads();  // the previous image's values have been read
+    if (s.in_image() && (rows_next || s.own())) {
+      const int k = y * s.W + s.x;
+      double sum = 0;  // sum_c u gu
+      for (int c = 0; c < s.C; ++c) {
+        const T* column = rows + image + c * s.L + s.x;
+        const T* g = taps + c * K;
+        T a = 0;
+        for (int b = 0; b < K; ++b) {
+          const int yb = y + b - s.r;
+          a += g[b] * (yb >= 0 && yb < s.H ? column[yb * s.W] : T(0));
+        }
+        const T w = kStar && c == star ? -star_div[n * d.L + k] : T(0);
+        const T gu = w - T(2) * a;
+        sum += static_cast<double>(gu) * u[image + c * s.L + k];
+        v[c * s.span + threadIdx.x] = gu;
+      }
+      for (int c = 0; c < s.C; ++c) {  // gz_t = u (gu - sum)
+        T& value = v[c * s.span + threadIdx.x];
+        value = static_cast<T>(u[image + c * s.L + k] * (value - sum));
+      }
+    }
+    __syncthreads();
+    if (!writes(s, y)) continue;
+    for (int c = 0; c < s.C; ++c) {
+      const T* vc = v + c * s.span;  // gz_t at the block's pixels
+      const int64_t at = image + c * s.L + y * s.W + s.x0 + threadIdx.x;
+      const T gz = vc[threadIdx.x + s.r];
+      go[at] += gz / eps;
+      if (gz_out && c == star) gz_out[at] = gz;
+      if (rows_next)
+        rows_next[at] = row_pass(s, taps + c * K, K, vc, HeadGradient<T>{lambda, eps});
+    }
   }
 }
 
@@ -192,8 +268,32 @@ bool fits(const std_device::Dims& d, int64_t K, size_t value_bytes, int rows_per
 template <typename T>
 void start_rows(const Dims& d, const T* taps, int64_t K, const T* u, T* rows,
                 cudaStream_t stream) {
-  start_rows_kernel<<<grid_for(d, 1), threads_for(K), shared_bytes(d.C, K, sizeof(T), 1),
-                      stream>>>(d, taps, static_cast<int>(K), u, rows);
+  start_kernel<<<grid_for(d, 1), threads_for(K), shared_bytes(d.C, K, sizeof(T), 1), stream>>>(
+      d, taps, static_cast<int>(K), OneMinusTwoU<T>{}, u, rows, static_cast<T*>(nullptr), T(1));
+  TDSEG_LAUNCH_CHECK();
+}
+
+template <typename T>
+void start_adjoint(const Dims& d, const T* taps, int64_t K, T lambda, T eps, const T* gz, T* go,
+                   T* rows, cudaStream_t stream) {
+  start_kernel<<<grid_for(d, 1), threads_for(K), shared_bytes(d.C, K, sizeof(T), 1), stream>>>(
+      d, taps, static_cast<int>(K), HeadGradient<T>{lambda, eps}, gz, rows, go, eps);
+  TDSEG_LAUNCH_CHECK();
+}
+
+template <typename T>
+void adjoint(const Dims& d, const T* taps, int64_t K, T lambda, T eps, const T* rows, const T* u,
+             const T* star_div, int64_t star, T* go, T* rows_next, T* gz_out,
+             cudaStream_t stream) {
+  const dim3 grid = grid_for(d, 1);
+  const int threads = threads_for(K), k = static_cast<int>(K), c = static_cast<int>(star);
+  const size_t bytes = shared_bytes(d.C, K, sizeof(T), 1);
+  if (star_div)
+    adjoint_kernel<T, true><<<grid, threads, bytes, stream>>>(d, taps, k, lambda, eps, rows, u,
+                                                              star_div, c, go, rows_next, gz_out);
+  else
+    adjoint_kernel<T, false><<<grid, threads, bytes, stream>>>(d, taps, k, lambda, eps, rows, u,
+                                                               star_div, c, go, rows_next, gz_out);
   TDSEG_LAUNCH_CHECK();
 }
 
@@ -225,7 +325,11 @@ void iterate(const Dims& d, const T* taps, int64_t K, const Argument<T>& a, cons
 #define TDSEG_STD_PIPELINE(T)                                                                  \
   template void start_rows<T>(const Dims&, const T*, int64_t, const T*, T*, cudaStream_t);     \
   template void iterate<T>(const Dims&, const T*, int64_t, const Argument<T>&, const T*, T*, \
-                           T*, T*, cudaStream_t, int);
+                           T*, T*, cudaStream_t, int);                                        \
+  template void start_adjoint<T>(const Dims&, const T*, int64_t, T, T, const T*, T*, T*,     \
+                                 cudaStream_t);                                               \
+  template void adjoint<T>(const Dims&, const T*, int64_t, T, T, const T*, const T*, const T*, \
+                           int64_t, T*, T*, T*, cudaStream_t);
 TDSEG_STD_PIPELINE(float)
 TDSEG_STD_PIPELINE(double)
 #undef TDSEG_STD_PIPELINE

@@ -1,6 +1,6 @@
-// The fused STD op's forward iteration on CUDA as one kernel, for STD and SS-STD without
-// the edge weight: the row pass of the blur is carried from one iteration to the next, so
-// that P and the blur's rows never make a round trip through memory:
+// The fused STD op's iteration on CUDA as one kernel, forward and back, for STD and SS-STD
+// without the edge weight: the row pass of the blur is carried from one iteration to the
+// next, so that P and the blur's rows never make a round trip through memory. Forward:
 //   P_t       = k*(1 - 2u_t), the column pass of rows_t                          (eq. 7)
 //   z_{t+1}   = (o - lambda P_t) / eps   [- div(q s) / eps on SS's star class]
 //   u_{t+1}   = softmax(z_{t+1})                                     (Algorithms 1, 3)
@@ -9,9 +9,14 @@
 // where the separate passes (std_fused_cuda_blur.cu, then argument_softmax) move 28
 // (docs/PERFORMANCE.md). The arithmetic is theirs, operation for operation: rows with
 // g_c summed in tap order from 0, then columns, zero padding, the softmax's sum in double.
-// Internal to std_fused_cuda.cu, which uses it where `fits` and the passes elsewhere
-// (VP-STD needs P twice an iteration, around its dual's step; the edge weight two row
-// passes).
+// Back (only dL/do asked for, as std_fused_cuda_tile.h's kernel, which it replaces there):
+//   gu   = -2 k*gP_{t+1} [- div(gG s) on the star class], the column pass of its rows
+//   gz_t = u_t (gu - sum_c u_t gu),  go += gz_t / eps
+//   rows of gP_t = lambda (-gz_t / eps), which iteration t - 1 back reads
+// reading the rows, u_t and go and writing go and the next rows: 20 B per element, as the
+// tile kernel, but with no barrier per class. Internal to std_fused_cuda.cu, which uses it
+// where `fits` and the passes elsewhere (VP-STD needs P twice an iteration, around its
+// dual's step, and its backward gz itself; the edge weight two row passes).
 #pragma once
 #include <cuda_runtime.h>
 
@@ -41,5 +46,20 @@ template <typename T>
 void iterate(const std_device::Dims& d, const T* taps, int64_t K,
              const std_device::Argument<T>& a, const T* rows, T* z, T* u_next, T* rows_next,
              cudaStream_t stream, int rows_per_block = 1);
+
+// The start of the backward's chain: go += gz / eps and rows = the row pass of
+// lambda (-gz / eps), from gz = dL/dz_T.
+template <typename T>
+void start_adjoint(const std_device::Dims& d, const T* taps, int64_t K, T lambda, T eps,
+                   const T* gz, T* go, T* rows, cudaStream_t stream);
+
+// One iteration back from the rows of gP_{t+1}, go holding gz_{t+1} / eps already: adds
+// gz_t / eps to go, writes the rows of gP_t to rows_next and gz_t's planes of class `star`
+// to gz_out (SS-STD's dual reads no other), each when not null. star_div [N, L] (SS:
+// div(gG s)) enters class `star` only; null for none. rows_next must not overlap rows.
+template <typename T>
+void adjoint(const std_device::Dims& d, const T* taps, int64_t K, T lambda, T eps, const T* rows,
+             const T* u, const T* star_div, int64_t star, T* go, T* rows_next, T* gz_out,
+             cudaStream_t stream);
 
 }  // namespace tdseg::cuda::std_pipeline

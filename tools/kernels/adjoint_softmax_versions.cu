@@ -1,28 +1,28 @@
 // Versions of the fused STD backward's tile kernel (layers/std/std_fused_cuda_tile.cu),
-// each checked against the library's and timed in the same run: a version is a short
+// each checked against it and timed in the same run: a version is a short
 // kernel, the harness runs them all.
 //   adjoint_softmax_versions [N C H W [repeat]]     (default 16 21 513 513 20; float32,
 //                                                     K = 7, sigma = 5, lambda = 1, eps = 0.1)
-//   1  the library's kernel (std_tile::adjoint_softmax): 64-bit indices; on an H100, 64
-//      registers a thread, so 50% occupancy and 25% of the DRAM bandwidth
-//      (docs/PERFORMANCE.md, the profile)
+//   1  the tile kernel (std_tile::adjoint_softmax), the library's for VP-STD, and for STD
+//      and SS-STD until this session: 64-bit indices; on an H100, 64 registers a thread,
+//      so 50% occupancy and 25% of the DRAM bandwidth (docs/PERFORMANCE.md, the profile)
 //   2  32-bit offsets inside a plane, at most 32 registers (8 blocks of 256 an SM)
 //   3  2, with the next class's tile and the thread's own values loaded into registers
 //      while this class is blurred, so that the loads of one class overlap the arithmetic
 //      of the one before; at most 48 registers (5 blocks an SM)
 //   4  3 with as many registers as it likes (64: 4 blocks an SM), the prefetch alone
 //   5  4 with K = 7 known at compile time (the tap loops unrolled), at most 64 registers
-//   6  no tile and no barrier per class: its input is the row pass of gP_{t+1} (where
-//      the tile kernel reads gz_{t+1}), and it writes the row pass of gP_t for the next
-//      iteration, having added gz_t / eps to go at once (the tile kernel adds gz_{t+1} /
-//      eps at the start of the next). go so receives the same terms in the same order,
-//      and the kernel reads the rows of gP_{t+1}, u_t, go and writes go and the rows of
-//      gP_t: 20 B an element, as the tile kernel. A block of 160 threads owns 128 pixels
-//      of a row of one image (the scheme of blur_softmax_versions' version 8). Checked on
-//      go against version 1's go + gz_t / eps, and on its rows against the library's row
-//      pass of version 1's gP_t
+//   6  the library's one-kernel iteration back (std_fused_cuda_pipeline.cu; STD's and
+//      SS-STD's since this session): no tile and no barrier per class. Its input is the
+//      row pass of gP_{t+1} (where the tile kernel reads gz_{t+1}), and it writes the row
+//      pass of gP_t for the next iteration, having added gz_t / eps to go at once (the
+//      tile kernel adds gz_{t+1} / eps at the start of the next). go so receives the same
+//      terms in the same order, and the kernel reads the rows of gP_{t+1}, u_t, go and
+//      writes go and the rows of gP_t: 20 B an element, as the tile kernel. A block of
+//      160 threads owns 128 pixels of a row of one image. Checked on go against version
+//      1's go + gz_t / eps, and on its rows against the passes' row pass of version 1's gP_t
 // ptxas (CUDA 13.0, sm_90, -Xptxas -v) gives: version 1 64 registers, no spill; 2 32
-// registers, 96 B of spill loads; 3 48 and 8 B; 4 61, none; 5 64 and 36 B; 6 32, none.
+// registers, 96 B of spill loads; 3 48 and 8 B; 4 61, none; 5 64 and 36 B; 6 39, none.
 // None has run on a GPU yet: `tools/gpu_check.sh build versions` times them there.
 // Each version computes what version 1 does, operation for operation. The table: median
 // ms, GB/s on the kernel's 20 B per element (reads gz_{t+1}, u_t, go; writes go, gz_t),
@@ -36,6 +36,7 @@
 #include "cuda/context.h"
 #include "cuda/launch.h"
 #include "layers/std/std_fused_cuda_blur.h"
+#include "layers/std/std_fused_cuda_pipeline.h"
 #include "layers/std/std_fused_cuda_tile.h"
 #include "tools/kernels/harness.h"
 #include "tools/kernels/tile_blur.cuh"
@@ -124,61 +125,6 @@ __global__ void __launch_bounds__(kBlock, 5) version3(Problem p) { adjoint<true,
 __global__ void version4(Problem p) { adjoint<true, 0>(p); }
 __global__ void __launch_bounds__(kBlock, 4) version5(Problem p) { adjoint<true, 7>(p); }
 
-// Version 6 (see the top): thread j computes gz_t at x0 - r + j, the segment and r pixels
-// either side, class by class: the column pass of the rows of gP_{t+1} at that pixel (K
-// values of a column in tap order from 0, 0 outside the image), gu = -2 k*gP, and
-// sum_c u gu; then gz_t = u (gu - sum), kept in shared memory, [C][kSpan]. After a
-// barrier the first 128 threads add gz_t / eps to their pixels' go and write the row pass
-// of gP_t = lambda (-gz_t / eps) from the shared values.
-constexpr int kSegment = 128;
-constexpr size_t kMaxShared = 48 * 1024;  // without cudaFuncSetAttribute: C <= 89 for K = 7
-
-inline int span_threads(int K) { return (kSegment + (K - 1) + 31) / 32 * 32; }
-
-__global__ void version6(Problem p) {
-  extern __shared__ float gz[];
-  const int r = (p.K - 1) / 2, span = kSegment + 2 * r, L = p.H * p.W;
-  const int segments = (p.W + kSegment - 1) / kSegment;
-  const int x0 = blockIdx.x % segments * kSegment, y = blockIdx.x / segments;
-  const size_t image = size_t(blockIdx.y) * p.C * L;
-  const int j = threadIdx.x, x = x0 - r + j;
-  if (j < span && x >= 0 && x < p.W) {
-    double s = 0;
-    for (int c = 0; c < p.C; ++c) {
-      const float* column = p.rows_in + image + size_t(c) * L + x;
-      const float* g = p.taps + c * p.K;
-      float a = 0;
-      for (int b = 0; b < p.K; ++b) {
-        const int yb = y + b - r;
-        a += g[b] * (yb >= 0 && yb < p.H ? column[yb * p.W] : 0.0f);
-      }
-      const float gu = 0.0f - 2.0f * a;
-      s += static_cast<double>(gu) * p.u[image + size_t(c) * L + y * p.W + x];
-      gz[c * span + j] = gu;
-    }
-    for (int c = 0; c < p.C; ++c) {
-      const float u = p.u[image + size_t(c) * L + y * p.W + x];
-      gz[c * span + j] = static_cast<float>(u * (gz[c * span + j] - s));
-    }
-  }
-  __syncthreads();
-  const int own = x0 + j;
-  if (j >= kSegment || own >= p.W) return;
-  for (int c = 0; c < p.C; ++c) {
-    const size_t i = image + size_t(c) * L + y * p.W + own;
-    const float* g = p.taps + c * p.K;
-    p.go[i] += gz[c * span + j + r] / p.eps;
-    float acc = 0;
-    for (int b = 0; b < p.K; ++b) {
-      const int xb = own + b - r;
-      float gp = 0.0f;
-      if (xb >= 0 && xb < p.W) gp = -gz[c * span + j + b] / p.eps, gp = gp * p.lambda;
-      acc += g[b] * gp;
-    }
-    p.rows_out[i] = acc;
-  }
-}
-
 // The head's terms of each value g: go_out = go + g / eps and gP = lambda (-g / eps), as
 // the library's kernels compute them; version 6's input and its check.
 __global__ void head_terms(Problem p, int64_t n, const float* g, const float* go, float* go_out,
@@ -201,19 +147,17 @@ void head_and_rows(const Problem& p, cudaStream_t s, const float* g, const float
   cuda::std_blur::blur_rows<float>(planes, cuda::std_blur::Source::Identity, scratch, rows, nullptr);
 }
 
-size_t version6_bytes(const Problem& p) { return size_t(p.C) * (kSegment + p.K - 1) * sizeof(float); }
-bool version6_fits(const Problem& p) { return version6_bytes(p) <= kMaxShared && p.N <= 65535; }
+cuda::std_device::Dims dims_of(const Problem& p) { return {p.N, p.C, p.H, p.W, int64_t(p.H) * p.W}; }
+bool version6_fits(const Problem& p) { return cuda::std_pipeline::fits(dims_of(p), p.K, sizeof(float)); }
 
 void run(int version, const Problem& p, cudaStream_t s) {
   if (version == 6 && version6_fits(p)) {
-    const dim3 grid((p.W + kSegment - 1) / kSegment * p.H, p.N);
-    version6<<<grid, span_threads(p.K), version6_bytes(p), s>>>(p);
-    TDSEG_LAUNCH_CHECK();
+    cuda::std_pipeline::adjoint<float>(dims_of(p), p.taps, p.K, p.lambda, p.eps, p.rows_in, p.u,
+                                       nullptr, 0, p.go, p.rows_out, nullptr, s);
     return;
   }
   if (version == 1 || version == 6) {  // 6 with too many classes: 1, then its outputs
-    const cuda::std_device::Dims d{p.N, p.C, p.H, p.W, int64_t(p.H) * p.W};
-    cuda::std_tile::adjoint_softmax<float>(d, p.taps, p.K, p.lambda, p.eps, p.gz, p.u, nullptr, 0,
+    cuda::std_tile::adjoint_softmax<float>(dims_of(p), p.taps, p.K, p.lambda, p.eps, p.gz, p.u, nullptr, 0,
                                            p.go, p.gz_out, s);
     if (version == 6) head_and_rows(p, s, p.gz_out, p.go, p.go, p.rows_out, p.gz_out);
     return;

@@ -48,16 +48,20 @@ const Head kHeads[] = {
 //                                     of 1 - 2u_0 (2); per iteration one kernel reads the
 //                                     rows and o, writes u_{t+1} and its rows (4), the last
 //                                     z_T alone (3)
-//                                     backward 5 + 5 T: go zeroed, then z_0's step (5); per
-//                                     iteration one tile kernel reads gz, u_t, go, writes
-//                                     go and the next gz   (176 B and 220 B at T = 10)
+//                                     backward 4 + 5 T: go zeroed (1), go += gz_T / eps
+//                                     and the row pass of gP_T (4); per iteration one
+//                                     kernel reads the rows, u_t, go, writes go and the
+//                                     next rows (5), the last no rows (4)
+//                                     (176 B and 216 B at T = 10)
 //   VP-STD                            forward 3 + 11 T: per iteration the blur's two
 //                                     passes (4), w = softmax(a_t) and its plane sums (4),
-//                                     the softmax (3); backward 19 an iteration: the tile
-//                                     kernel's 5, P recomputed (4), w (3), the planes' sums
-//                                     of gz and w (2), ga folded into gz (4), the planes'
-//                                     sums of ga (1)
-//   SS-STD adds per iteration         forward 8 / C, backward 13 / C ([N, H, W] arrays)
+//                                     the softmax (3); backward 5 + 19 T: go zeroed, then
+//                                     z_0's step (5); per iteration the tile kernel (gz,
+//                                     u_t, go in, go, gz out: 5), P recomputed (4), w (3),
+//                                     the planes' sums of gz and w (2), ga folded into gz
+//                                     (4), the planes' sums of ga (1)
+//   SS-STD adds per iteration         forward 8 / C, backward 14 / C ([N, H, W] arrays,
+//                                     and gz_t's star class)
 //   checkpoints (SS-STD's T = 50)     the backward recomputes T - ceil(T / k) iterations,
 //                                     a forward iteration's values each (k = 8: 43 of 50),
 //                                     and each segment's first rows (2)
@@ -72,13 +76,13 @@ std::optional<Traffic> values_moved(const Head& h, const StdConfig& c, const Sha
   if (h.impl == StdImpl::Composed) return std::nullopt;
   const int64_t iters = h.iters;
   const double T = static_cast<double>(iters), C = static_cast<double>(shape[1]);
-  // STD and SS-STD run the forward's one-kernel iteration (std_fused_cuda_pipeline.h),
-  // VP-STD the passes.
+  // STD and SS-STD run the one-kernel iteration (std_fused_cuda_pipeline.h) forward and
+  // back, VP-STD the passes forward and the tile kernel back.
   const bool one_kernel = h.prior != StdPrior::VP;
   double iteration = one_kernel ? 4 : 11, backward_iteration = one_kernel ? 5 : 19;
   if (h.prior == StdPrior::SS) {
     iteration += 8 / C;
-    backward_iteration += 13 / C;
+    backward_iteration += 14 / C;
   }
   const StdMemoryPlan plan = std_memory_plan(c, shape, DType::Float32);
   double recomputed = 0, first_rows = 0;  // the backward's segments from their checkpoints
@@ -88,7 +92,7 @@ std::optional<Traffic> values_moved(const Head& h, const StdConfig& c, const Sha
     if (len > 1 && one_kernel) first_rows += 2;
   }
   t.forward += 3 + (one_kernel ? 2 : 0) + iteration * T - (one_kernel ? 1 : 0);
-  t.backward += 5 + backward_iteration * T + iteration * recomputed + first_rows;
+  t.backward += (one_kernel ? 4 : 5) + backward_iteration * T + iteration * recomputed + first_rows;
   return t;
 }
 
