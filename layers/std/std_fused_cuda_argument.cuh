@@ -47,6 +47,20 @@ __device__ T div_q_s(const T* q, const T* sx, const T* sy, int64_t k, const Dims
          (y + 1 < d.H ? q[k] * sy[k] : T(0)) - (y > 0 ? q[k - d.W] * sy[k - d.W] : T(0));
 }
 
+// ---- the head of a backward iteration ------------------------------------------------
+
+// gP = lambda (-gz / eps) of a value gz of dL/dz_{t+1}, as head_kernel (std_fused_cuda.cu)
+// computes it: what the backward's one-kernel forms blur (the tile kernel,
+// std_fused_cuda_tile.cu, and the one-kernel iteration, std_fused_cuda_pipeline.cu).
+template <typename T>
+struct HeadGradient {
+  T lambda, eps;
+  __device__ T operator()(T gz) const {
+    const T gp = -gz / eps;
+    return gp * lambda;
+  }
+};
+
 // ---- the argument of a softmax ------------------------------------------------------
 
 // The pieces of z_{t+1} (std_fused.cpp, next_argument; Algorithms 1 to 3):

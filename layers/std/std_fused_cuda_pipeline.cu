@@ -60,19 +60,11 @@ struct Segment {
   __device__ bool own() const { return in_image() && x >= x0 && x < x0 + kSegment; }
 };
 
-// What the row passes blur: 1 - 2u forward (eq. 7), gP = lambda (-gz / eps) back (the
-// head of std_fused_cuda.cu's backward), each rounded as the separate passes round it.
+// What the forward's row pass blurs: 1 - 2u (eq. 7), rounded as the separate passes round
+// it. The backward's blurs std_device::HeadGradient.
 template <typename T>
 struct OneMinusTwoU {
   __device__ T operator()(T u) const { return T(1) - T(2) * u; }
-};
-template <typename T>
-struct HeadGradient {
-  T lambda, eps;
-  __device__ T operator()(T gz) const {
-    const T gp = -gz / eps;
-    return gp * lambda;
-  }
 };
 
 // The row pass of f(v) at thread j's own pixel x0 + j, from vc[slot], one class's values at
@@ -240,7 +232,7 @@ __global__ void __launch_bounds__(kMaxThreads)
       go[at] += gz / eps;
       if (gz_out && c == star) gz_out[at] = gz;
       if (rows_next)
-        rows_next[at] = row_pass(s, taps + c * K, K, vc, HeadGradient<T>{lambda, eps});
+        rows_next[at] = row_pass(s, taps + c * K, K, vc, std_device::HeadGradient<T>{lambda, eps});
     }
   }
 }
@@ -277,7 +269,7 @@ template <typename T>
 void start_adjoint(const Dims& d, const T* taps, int64_t K, T lambda, T eps, const T* gz, T* go,
                    T* rows, cudaStream_t stream) {
   start_kernel<<<grid_for(d, 1), threads_for(K), shared_bytes(d.C, K, sizeof(T), 1), stream>>>(
-      d, taps, static_cast<int>(K), HeadGradient<T>{lambda, eps}, gz, rows, go, eps);
+      d, taps, static_cast<int>(K), std_device::HeadGradient<T>{lambda, eps}, gz, rows, go, eps);
   TDSEG_LAUNCH_CHECK();
 }
 

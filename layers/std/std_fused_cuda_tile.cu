@@ -49,16 +49,6 @@ struct Tile {
   __device__ int64_t y(int j) const { return y0 + threadIdx.x / kTx + kTy * j; }
 };
 
-// What step 1 loads: gP = lambda (-gz / eps) of each value gz, as head_kernel computes it.
-template <typename T>
-struct HeadGradient {
-  T lambda, eps;
-  __device__ T operator()(T g) const {
-    const T gp = -g / eps;
-    return gp * lambda;
-  }
-};
-
 // out[j] = (g (x) g) * f(plane) at the thread's pixel j: steps 1 to 3 above, the row pass
 // and the column pass each summing their K products in tap order from 0, as the separate
 // passes (std_fused_cuda_blur.cu) and the CPU do. Every thread of the block must call it.
@@ -106,7 +96,8 @@ __global__ void adjoint_softmax_kernel(Dims d, const T* __restrict__ taps, int K
     double s[kRowsPer] = {};
     for (int64_t c = 0; c < d.C; ++c) {
       T a[kRowsPer];
-      blur_plane(d, t, gz + (n * d.C + c) * d.L, taps + c * K, K, HeadGradient<T>{lambda, eps},
+      blur_plane(d, t, gz + (n * d.C + c) * d.L, taps + c * K, K,
+                 std_device::HeadGradient<T>{lambda, eps},
                  in, rows, a);
 #pragma unroll
       for (int j = 0; j < kRowsPer; ++j) {
