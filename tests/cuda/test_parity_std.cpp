@@ -70,6 +70,8 @@ std::vector<StdCase> cases() {
       {"none", P::None, {2, 19, 7, 9}},
       {"several blur tiles along x and y", P::STD, {1, 2, 37, 141}, 3, 7, true},
       {"more planes than a grid's y extent", P::STD, {1, 65537, 1, 2}, 2, 3},
+      // The one-kernel iteration's blocks own 128 pixels of a row (std_fused_cuda_pipeline.cu).
+      {"std several row segments", P::STD, {2, 3, 5, 260}, 3, 7},
   };
   StdCase& paper = c[6];
   paper.lambda = 1.0, paper.eps = 0.1, paper.sigma_lo = paper.sigma_hi = 5.0;
@@ -91,9 +93,9 @@ std::vector<StdCase> cases() {
   edge_eps.name = "vp edge weight, eps learnable only";
   edge_eps.learn_lambda = edge_eps.learn_sigma = false;
   c.insert(c.end(), {frozen, sigma_only, fixed_tau, edge_eps});
-  // Only dL/do asked for, no edge weight: the backward's tile kernel (std_fused_cuda_tile.cu),
-  // VP-STD's terms folded into its gz; a Gaussian wider than a tile's halo takes the
-  // separate passes.
+  // Only dL/do asked for, no edge weight: the backward's one-kernel iteration
+  // (std_fused_cuda_pipeline.cu), and VP-STD's tile kernel (std_fused_cuda_tile.cu), its
+  // terms folded into its gz; a Gaussian wider than a tile's halo takes the separate passes.
   const std::vector<StdCase> only_o = {
       {"std only o, image smaller than the kernel", P::STD, {2, 2, 3, 5}, 3, 7},
       {"std only o, several tiles along x and y", P::STD, {3, 5, 37, 70}, 3, 7},
@@ -104,6 +106,8 @@ std::vector<StdCase> cases() {
       {"ss only o, C=2", P::SS, {2, 2, 17, 15}, 8},
       {"ss only o, C=19, star class 0", P::SS, {1, 19, 13, 17}, 4, 7},
       {"ss only o, image smaller than the kernel", P::SS, {1, 2, 4, 6}, 5, 7},
+      {"std only o, several row segments", P::STD, {1, 3, 4, 300}, 3, 7},
+      {"ss only o, several row segments", P::SS, {1, 2, 5, 200}, 4, 7},
   };
   for (StdCase k : only_o) {
     k.learn_lambda = k.learn_eps = k.learn_sigma = false;
