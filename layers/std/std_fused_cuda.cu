@@ -273,14 +273,15 @@ struct Launch {
 };
 
 // A chain of forward iterations from some u_t (u_0, or a checkpoint): iterate() step by
-// step, or iterate_from_rows() with the row pass of the current iterate in `now` and the
-// next one's written to `next`, in turn. The forward and the backward's recomputation
-// both step through one, so that a recomputed iterate is the forward's bit for bit.
+// step, or, where pipelined, iterate_from_rows() with the row pass of the current iterate
+// in rows.a_g and the next one's written to P, the two buffers then swapped. The forward
+// and the backward's recomputation both step through one, so that a recomputed iterate is
+// the forward's bit for bit.
 template <typename T>
 struct Chain {
   const Launch<T>& run;
-  Rows<T> rows;  // the passes' rows (where pipelined, rows.a_g and P take turns as `now`)
-  T *P, *w;
+  Rows<T> rows;  // the passes' rows
+  T *P, *w;      // the passes' scratch (VP's w)
   bool started = false;
 
   void step(const T* u, const T* q, T* q_next, T* z, T* u_next) {
