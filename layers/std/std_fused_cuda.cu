@@ -7,11 +7,12 @@
 //   rows / columns   the separable blur of std_fused_cuda_blur.cu (eq. 7): 8 B a pass
 //   argument_softmax z = (o - lambda P + q) / eps [- div(q s) / eps], u = softmax(z)
 //                    (std_fused_cuda_softmax.cu): reads o, P, writes u (and z): 12 (16) B
-//   pipeline         STD's and SS-STD's iteration without the edge weight in one kernel
+//   pipeline         the iteration without the edge weight in one kernel
 //                    (std_fused_cuda_pipeline.cu), the row pass carried to the next: forward
-//                    reads the rows and o, writes u and the next rows: 16 B; back (where
-//                    the tile kernel would run) reads the rows, u, go, writes go and the
-//                    next rows: 20 B
+//                    reads the rows and o, writes u and the next rows: 16 B (VP-STD: 24 B,
+//                    with weight_sums for its dual); back, for STD and SS-STD where the
+//                    tile kernel would run, reads the rows, u, go, writes go and the next
+//                    rows: 20 B
 //   vp_dual_step     S = sum_x w per plane, q <- q + eps (log V - log S~) (eq. 10): 4 B
 //   ss_dual_step     q <- max(q - tau s . grad u_i, 0) (Algorithm 3): 20/C B
 //                    (these two and the priors' backward: std_fused_cuda_priors.cu)
@@ -181,8 +182,11 @@ struct Launch {
         tau(static_cast<T>(p.tau)),
         tile_backward(!p.edge.defined() && std_tile::tile_fits(p.kernel_size) &&
                       !p.need_lambda && !p.need_eps && !p.need_sigma),
-        pipelined(!p.edge.defined() && p.prior != StdPrior::VP &&
-                  std_pipeline::fits(d, p.kernel_size, sizeof(T))) {}
+        pipelined(!p.edge.defined() && std_pipeline::fits(d, p.kernel_size, sizeof(T))),
+        weight_sums(pipelined && p.prior == StdPrior::VP
+                        ? Tensor::empty({p.N * p.C * std_pipeline::weight_sum_blocks(d)},
+                                        DType::Float64, p.o.device())
+                        : Tensor()) {}
 
   const StdFusedProblem& pb;
   Dims d;
@@ -193,10 +197,12 @@ struct Launch {
   // weight, only dL/do asked for (VP-STD's own terms folded into its gz first). Elsewhere,
   // the separate blur passes (docs/PERFORMANCE.md has the measurements behind the choice).
   bool tile_backward;
-  // The one-kernel iteration (std_fused_cuda_pipeline.h) where it applies: STD and SS-STD
-  // without the edge weight, forward, and back where tile_backward (in the tile kernel's
-  // stead). Elsewhere the passes and argument_softmax, and VP-STD's tile kernel.
+  // The one-kernel iteration (std_fused_cuda_pipeline.h) where it applies: without the
+  // edge weight, forward (VP-STD's in two kernels around its dual's step), and back for
+  // STD and SS-STD where tile_backward (in the tile kernel's stead). Elsewhere the passes
+  // and argument_softmax, and VP-STD's tile kernel.
   bool pipelined;
+  Tensor weight_sums;  // VP-STD, pipelined: the shares of S (eq. 10)
 
   Tensor buffer(int64_t count, DType dtype = dtype_of<T>()) const {
     return Tensor::empty({count}, dtype, pb.o.device());
@@ -265,6 +271,14 @@ struct Launch {
   // of 1 - 2u_{t+1} (when u_next and rows_next are given).
   void iterate_from_rows(const T* u, const T* q, T* q_next, const T* rows, T* rows_next, T* z,
                          T* u_next) const {
+    if (pb.prior == StdPrior::VP) {  // a_t, w = softmax(a_t) and S's shares, then eq. 10
+      Argument<T> inner = argument_of(nullptr, nullptr);
+      inner.q_plane = q;
+      double* sums = ptr<double>(weight_sums);
+      std_pipeline::weight_sums(d, planes.taps, planes.K, inner, rows, sums, stream);
+      std_prior::vp_dual_from_sums(d, sums, std_pipeline::weight_sum_blocks(d), ptr<T>(pb.log_v),
+                                   q, q_next, eps, pb.floor, stream);
+    }
     if (pb.prior == StdPrior::SS)
       std_prior::ss_dual_step(d, pb.star, u, ptr<T>(pb.s), q, q_next, tau, stream);
     std_pipeline::iterate(d, planes.taps, planes.K, argument_of(nullptr, q_next), rows, z, u_next,
@@ -367,7 +381,7 @@ StdFusedGrads backward(const StdFusedProblem& pb, const StdFusedSaved& saved, co
   // run, and P and the rows where they run, a segment is recomputed, or VP-STD's a_t
   // needs P.
   const bool passes = !run.tile_backward, recompute = plan.segment > 0;
-  const bool one_kernel = run.tile_backward && run.pipelined;
+  const bool one_kernel = run.tile_backward && run.pipelined && !vp;
   const Tensor gz_buffers = run.buffer((passes ? 1 : 2) * n);
   const Tensor gz_ss = one_kernel && ss ? run.buffer(n) : Tensor();
   const Tensor gP = passes ? run.buffer(n) : Tensor(), gu = passes ? run.buffer(n) : Tensor();

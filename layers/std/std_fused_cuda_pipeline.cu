@@ -86,21 +86,40 @@ __device__ inline bool writes(const Segment& s, int y) {
   return int(threadIdx.x) < kSegment && s.x0 + int(threadIdx.x) < s.W && y < s.H;
 }
 
+// VP-STD: sums[(n C + c) B + b] = the sum of w_c over block b's own pixels in row y of
+// image n (B blocks an image), from w in v: warp w adds classes w, w + warps, ... in a
+// fixed order (each lane its pixels in turn, then the shuffle tree).
+template <typename T>
+__device__ void store_weight_sums(const Segment& s, const T* v, int64_t n, int y,
+                                  double* __restrict__ sums) {
+  const int lane = threadIdx.x % 32, warps = blockDim.x / 32;
+  for (int c = threadIdx.x / 32; c < s.C; c += warps) {
+    double sum = 0;
+    for (int j = lane; j < kSegment; j += 32)
+      if (s.x0 + j < s.W && y < s.H) sum += v[c * s.span + s.r + j];
+    for (int o = 16; o > 0; o >>= 1) sum += __shfl_down_sync(0xffffffffu, sum, o);
+    if (lane == 0) sums[(n * s.C + c) * gridDim.x + blockIdx.x] = sum;
+  }
+}
+
 // Steps 1 to 3 for rows y0 .. y0 + kRows - 1 of each image. Without u_next, z alone is
-// written, at the segment's own pixels (the last iteration: z_T). kStar: SS-STD's term in
-// the argument; STD's kernel goes without its code and registers.
+// written, at the segment's own pixels (the last iteration: z_T). With weight_sums
+// (VP-STD's a_t and w = softmax(a_t), kRows = 1), the sums of w per class alone. The halo
+// is computed only for rows_next. kStar: SS-STD's term in the argument; STD's kernel goes
+// without its code and registers.
 template <typename T, int kRows, bool kStar>
 __global__ void __launch_bounds__(kMaxThreads)
     iterate_kernel(Dims d, const T* __restrict__ taps, int K, Argument<T> a,
                    const T* __restrict__ rows, T* __restrict__ z, T* __restrict__ u_next,
-                   T* __restrict__ rows_next) {
+                   T* __restrict__ rows_next, double* __restrict__ weight_sums) {
   T* v = shared_values<T>();
   const Segment s(d, K, kRows);
-  const bool softmax = u_next != nullptr;  // the same in every thread: the barrier below
+  // The same in every thread: the barriers below.
+  const bool softmax = u_next != nullptr || weight_sums != nullptr;
   for (int64_t n = blockIdx.y; n < d.N; n += gridDim.y) {
     const int64_t image = n * d.C * d.L;
     __syncthreads();  // the previous image's values have been read
-    if (s.in_image() && (softmax || s.own())) {
+    if (s.in_image() && (rows_next || s.own())) {
       T m[kRows];
 #pragma unroll
       for (int i = 0; i < kRows; ++i) m[i] = -static_cast<T>(INFINITY);
@@ -120,7 +139,8 @@ __global__ void __launch_bounds__(kMaxThreads)
           if (s.y0 + i >= s.H) break;
           const int k = (s.y0 + i) * s.W + s.x;
           // std_device::argument's arithmetic, with P from the registers
-          const T num = a.o[image + c * s.L + k] - a.lambda * P[i];
+          T num = a.o[image + c * s.L + k] - a.lambda * P[i];
+          if (a.q_plane) num = num + a.q_plane[n * d.C + c];
           T zc = num / a.eps;
           if (kStar && c == a.star) {
             const T* sx = a.s + n * 2 * d.L;
@@ -147,6 +167,10 @@ __global__ void __launch_bounds__(kMaxThreads)
     }
     if (!softmax) continue;
     __syncthreads();
+    if (weight_sums) {
+      store_weight_sums(s, v, n, s.y0, weight_sums);
+      continue;
+    }
 #pragma unroll
     for (int i = 0; i < kRows; ++i) {
       const int y = s.y0 + i;
@@ -250,6 +274,15 @@ dim3 grid_for(const Dims& d, int rows) {
 
 int threads_for(int64_t K) { return static_cast<int>((kSegment + K - 1 + 31) / 32 * 32); }
 
+template <typename T, int kRows, bool kStar>
+void launch_iterate(const Dims& d, const T* taps, int64_t K, const Argument<T>& a, const T* rows,
+                    T* z, T* u_next, T* rows_next, double* weight_sums, cudaStream_t stream) {
+  iterate_kernel<T, kRows, kStar>
+      <<<grid_for(d, kRows), threads_for(K), shared_bytes(d.C, K, sizeof(T), kRows), stream>>>(
+          d, taps, static_cast<int>(K), a, rows, z, u_next, rows_next, weight_sums);
+  TDSEG_LAUNCH_CHECK();
+}
+
 }  // namespace
 
 bool fits(const std_device::Dims& d, int64_t K, size_t value_bytes, int rows_per_block) {
@@ -294,24 +327,24 @@ void iterate(const Dims& d, const T* taps, int64_t K, const Argument<T>& a, cons
              T* u_next, T* rows_next, cudaStream_t stream, int rows_per_block) {
   check<ValueError>(rows_per_block == 1 || rows_per_block == 2,
                     "std (cuda): rows a block must be 1 or 2, not ", rows_per_block);
-  const dim3 grid = grid_for(d, rows_per_block);
-  const int threads = threads_for(K);
-  const size_t bytes = shared_bytes(d.C, K, sizeof(T), rows_per_block);
-  const int k = static_cast<int>(K);
   const bool star = a.q_star != nullptr;
   if (rows_per_block == 1 && !star)
-    iterate_kernel<T, 1, false><<<grid, threads, bytes, stream>>>(d, taps, k, a, rows, z, u_next,
-                                                                  rows_next);
+    launch_iterate<T, 1, false>(d, taps, K, a, rows, z, u_next, rows_next, nullptr, stream);
   if (rows_per_block == 1 && star)
-    iterate_kernel<T, 1, true><<<grid, threads, bytes, stream>>>(d, taps, k, a, rows, z, u_next,
-                                                                 rows_next);
+    launch_iterate<T, 1, true>(d, taps, K, a, rows, z, u_next, rows_next, nullptr, stream);
   if (rows_per_block == 2 && !star)
-    iterate_kernel<T, 2, false><<<grid, threads, bytes, stream>>>(d, taps, k, a, rows, z, u_next,
-                                                                  rows_next);
+    launch_iterate<T, 2, false>(d, taps, K, a, rows, z, u_next, rows_next, nullptr, stream);
   if (rows_per_block == 2 && star)
-    iterate_kernel<T, 2, true><<<grid, threads, bytes, stream>>>(d, taps, k, a, rows, z, u_next,
-                                                                 rows_next);
-  TDSEG_LAUNCH_CHECK();
+    launch_iterate<T, 2, true>(d, taps, K, a, rows, z, u_next, rows_next, nullptr, stream);
+}
+
+int64_t weight_sum_blocks(const Dims& d) { return grid_for(d, 1).x; }
+
+template <typename T>
+void weight_sums(const Dims& d, const T* taps, int64_t K, const Argument<T>& a, const T* rows,
+                 double* sums, cudaStream_t stream) {
+  launch_iterate<T, 1, false>(d, taps, K, a, rows, static_cast<T*>(nullptr),
+                              static_cast<T*>(nullptr), static_cast<T*>(nullptr), sums, stream);
 }
 
 #define TDSEG_STD_PIPELINE(T)                                                                  \
@@ -321,7 +354,9 @@ void iterate(const Dims& d, const T* taps, int64_t K, const Argument<T>& a, cons
   template void start_adjoint<T>(const Dims&, const T*, int64_t, T, T, const T*, T*, T*,     \
                                  cudaStream_t);                                               \
   template void adjoint<T>(const Dims&, const T*, int64_t, T, T, const T*, const T*, const T*, \
-                           int64_t, T*, T*, T*, cudaStream_t);
+                           int64_t, T*, T*, T*, cudaStream_t);                                \
+  template void weight_sums<T>(const Dims&, const T*, int64_t, const Argument<T>&, const T*,  \
+                               double*, cudaStream_t);
 TDSEG_STD_PIPELINE(float)
 TDSEG_STD_PIPELINE(double)
 #undef TDSEG_STD_PIPELINE

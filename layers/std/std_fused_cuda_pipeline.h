@@ -1,6 +1,6 @@
-// The fused STD op's iteration on CUDA as one kernel, forward and back, for STD and SS-STD
-// without the edge weight: the row pass of the blur is carried from one iteration to the
-// next, so that P and the blur's rows never make a round trip through memory. Forward:
+// The fused STD op's iteration on CUDA as one kernel, forward and back, without the edge
+// weight: the row pass of the blur is carried from one iteration to the next, so that P
+// and the blur's rows never make a round trip through memory. Forward:
 //   P_t       = k*(1 - 2u_t), the column pass of rows_t                          (eq. 7)
 //   z_{t+1}   = (o - lambda P_t) / eps   [- div(q s) / eps on SS's star class]
 //   u_{t+1}   = softmax(z_{t+1})                                     (Algorithms 1, 3)
@@ -9,14 +9,18 @@
 // where the separate passes (std_fused_cuda_blur.cu, then argument_softmax) move 28
 // (docs/PERFORMANCE.md). The arithmetic is theirs, operation for operation: rows with
 // g_c summed in tap order from 0, then columns, zero padding, the softmax's sum in double.
+// VP-STD's dual step (eq. 10) needs S = sum_x softmax(a_t) over whole planes between P_t
+// and z_{t+1}: a first kernel (weight_sums) sums the column pass, a_t and w from the same
+// rows and leaves S in shares (8 B), then the iteration runs with q_{t+1}: 24 B in all,
+// against the passes' 44.
 // Back (only dL/do asked for, as std_fused_cuda_tile.h's kernel, which it replaces there):
 //   gu   = -2 k*gP_{t+1} [- div(gG s) on the star class], the column pass of its rows
 //   gz_t = u_t (gu - sum_c u_t gu),  go += gz_t / eps
 //   rows of gP_t = lambda (-gz_t / eps), which iteration t - 1 back reads
 // reading the rows, u_t and go and writing go and the next rows: 20 B per element, as the
 // tile kernel, but with no barrier per class. Internal to std_fused_cuda.cu, which uses it
-// where `fits` and the passes elsewhere (VP-STD needs P twice an iteration, around its
-// dual's step, and its backward gz itself; the edge weight two row passes).
+// where `fits` and the passes elsewhere (the edge weight needs two row passes); VP-STD's
+// backward keeps the tile kernel (its own terms need gz itself).
 #pragma once
 #include <cuda_runtime.h>
 
@@ -46,6 +50,16 @@ template <typename T>
 void iterate(const std_device::Dims& d, const T* taps, int64_t K,
              const std_device::Argument<T>& a, const T* rows, T* z, T* u_next, T* rows_next,
              cudaStream_t stream, int rows_per_block = 1);
+
+// VP-STD's first half of an iteration (eq. 10) from rows_t: a_t = (o - lambda P_t + q_t)
+// / eps (a with q_plane = q_t), w = softmax(a_t), and of w only its sums over pixel blocks,
+// sums[(n C + c) B + b] for B = weight_sum_blocks(d) blocks an image (the dual's step adds
+// them: std_prior::vp_dual_from_sums). Reads rows_t and o: 8 B per element in float32.
+int64_t weight_sum_blocks(const std_device::Dims& d);
+template <typename T>
+void weight_sums(const std_device::Dims& d, const T* taps, int64_t K,
+                 const std_device::Argument<T>& a, const T* rows, double* sums,
+                 cudaStream_t stream);
 
 // The start of the backward's chain: go += gz / eps and rows = the row pass of
 // lambda (-gz / eps), from gz = dL/dz_T.

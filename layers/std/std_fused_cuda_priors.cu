@@ -30,6 +30,17 @@ __global__ void vp_dual_step_kernel(int64_t L, const T* __restrict__ w,
     q_next[plane] = q[plane] + eps * (log_v[plane] - static_cast<T>(::log(::fmax(s, floor))));
 }
 
+// The same step from S in shares: sums[plane * B + b], added in order.
+template <typename T>
+__global__ void vp_dual_from_sums_kernel(const double* __restrict__ sums, int64_t B,
+                                         const T* __restrict__ log_v, const T* __restrict__ q,
+                                         T* __restrict__ q_next, T eps, double floor) {
+  const int64_t plane = blockIdx.x;
+  const double s = sum_of_shares(sums + plane * B, B);
+  if (threadIdx.x == 0)
+    q_next[plane] = q[plane] + eps * (log_v[plane] - static_cast<T>(::log(::fmax(s, floor))));
+}
+
 // q_{t+1} = max(q_t - tau s . grad u_{t,i}, 0)                  (Algorithm 3, step 1)
 template <typename T>
 __global__ void ss_dual_step_kernel(Dims d, int64_t star, const T* __restrict__ u,
@@ -178,6 +189,14 @@ void vp_dual_step(const Dims& d, const T* w, const T* log_v, const T* q, T* q_ne
 }
 
 template <typename T>
+void vp_dual_from_sums(const Dims& d, const double* sums, int64_t blocks, const T* log_v,
+                       const T* q, T* q_next, T eps, double floor, cudaStream_t stream) {
+  vp_dual_from_sums_kernel<<<plane_blocks(d), kMaxPartials, 0, stream>>>(sums, blocks, log_v, q,
+                                                                         q_next, eps, floor);
+  TDSEG_LAUNCH_CHECK();
+}
+
+template <typename T>
 void ss_dual_step(const Dims& d, int64_t star, const T* u, const T* s, const T* q, T* q_next,
                   T tau, cudaStream_t stream) {
   ss_dual_step_kernel<<<blocks_for(d.pixels()), kThreads, 0, stream>>>(d, star, u, s, q, q_next,
@@ -234,6 +253,8 @@ void ss_div(const Dims& d, const T* gG, const T* s, T* out, cudaStream_t stream)
 }
 
 #define TDSEG_STD_PRIORS(T)                                                                    \
+  template void vp_dual_from_sums<T>(const Dims&, const double*, int64_t, const T*, const T*,  \
+                                     T*, T, double, cudaStream_t);                              \
   template void vp_dual_step<T>(const Dims&, const T*, const T*, const T*, T*, T, double,     \
                                 cudaStream_t);                                                 \
   template void ss_dual_step<T>(const Dims&, int64_t, const T*, const T*, const T*, T*, T,    \

@@ -25,6 +25,12 @@ template <typename T>
 void vp_dual_step(const Dims& d, const T* w, const T* log_v, const T* q, T* q_next, T eps,
                   double floor, cudaStream_t stream);
 
+// The same step from S given in shares, B a plane: S = sum_b sums[(n C + c) B + b], added
+// in order (std_pipeline::weight_sums leaves them).
+template <typename T>
+void vp_dual_from_sums(const Dims& d, const double* sums, int64_t blocks, const T* log_v,
+                       const T* q, T* q_next, T eps, double floor, cudaStream_t stream);
+
 // SS (Algorithm 3, step 1): q_next = max(q - tau s . grad u_star, 0) per pixel of [N, L].
 // Reads u's star plane, s, q; writes q_next: 20/C B per element.
 template <typename T>

@@ -72,6 +72,7 @@ std::vector<StdCase> cases() {
       {"more planes than a grid's y extent", P::STD, {1, 65537, 1, 2}, 2, 3},
       // The one-kernel iteration's blocks own 128 pixels of a row (std_fused_cuda_pipeline.cu).
       {"std several row segments", P::STD, {2, 3, 5, 260}, 3, 7},
+      {"vp several row segments", P::VP, {1, 3, 5, 270}, 3, 7},
   };
   StdCase& paper = c[6];
   paper.lambda = 1.0, paper.eps = 0.1, paper.sigma_lo = paper.sigma_hi = 5.0;
@@ -108,6 +109,7 @@ std::vector<StdCase> cases() {
       {"ss only o, image smaller than the kernel", P::SS, {1, 2, 4, 6}, 5, 7},
       {"std only o, several row segments", P::STD, {1, 3, 4, 300}, 3, 7},
       {"ss only o, several row segments", P::SS, {1, 2, 5, 200}, 4, 7},
+      {"vp only o, several row segments", P::VP, {2, 2, 4, 200}, 3, 7},
   };
   for (StdCase k : only_o) {
     k.learn_lambda = k.learn_eps = k.learn_sigma = false;

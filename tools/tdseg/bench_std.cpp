@@ -53,13 +53,14 @@ const Head kHeads[] = {
 //                                     kernel reads the rows, u_t, go, writes go and the
 //                                     next rows (5), the last no rows (4)
 //                                     (176 B and 216 B at T = 10)
-//   VP-STD                            forward 3 + 11 T: per iteration the blur's two
-//                                     passes (4), w = softmax(a_t) and its plane sums (4),
-//                                     the softmax (3); backward 5 + 19 T: go zeroed, then
-//                                     z_0's step (5); per iteration the tile kernel (gz,
-//                                     u_t, go in, go, gz out: 5), P recomputed (4), w (3),
-//                                     the planes' sums of gz and w (2), ga folded into gz
-//                                     (4), the planes' sums of ga (1)
+//   VP-STD                            forward 4 + 6 T: as STD's, with a first kernel an
+//                                     iteration for w = softmax(a_t), which reads the rows
+//                                     and o and leaves only S's shares (2)
+//                                     backward 5 + 19 T: go zeroed, then z_0's step (5);
+//                                     per iteration the tile kernel (gz, u_t, go in, go,
+//                                     gz out: 5), P recomputed (4), w (3), the planes' sums
+//                                     of gz and w (2), ga folded into gz (4), the planes'
+//                                     sums of ga (1)
 //   SS-STD adds per iteration         forward 8 / C, backward 14 / C ([N, H, W] arrays,
 //                                     and gz_t's star class)
 //   checkpoints (SS-STD's T = 50)     the backward recomputes T - ceil(T / k) iterations,
@@ -76,10 +77,11 @@ std::optional<Traffic> values_moved(const Head& h, const StdConfig& c, const Sha
   if (h.impl == StdImpl::Composed) return std::nullopt;
   const int64_t iters = h.iters;
   const double T = static_cast<double>(iters), C = static_cast<double>(shape[1]);
-  // STD and SS-STD run the one-kernel iteration (std_fused_cuda_pipeline.h) forward and
-  // back, VP-STD the passes forward and the tile kernel back.
-  const bool one_kernel = h.prior != StdPrior::VP;
-  double iteration = one_kernel ? 4 : 11, backward_iteration = one_kernel ? 5 : 19;
+  // Without the edge weight (these rows' blocks) the forward runs the one-kernel iteration
+  // (std_fused_cuda_pipeline.h), VP-STD's with a second kernel; the backward runs it for
+  // STD and SS-STD, VP-STD's the tile kernel.
+  const bool vp = h.prior == StdPrior::VP;
+  double iteration = vp ? 6 : 4, backward_iteration = vp ? 19 : 5;
   if (h.prior == StdPrior::SS) {
     iteration += 8 / C;
     backward_iteration += 14 / C;
@@ -89,10 +91,10 @@ std::optional<Traffic> values_moved(const Head& h, const StdConfig& c, const Sha
   for (int64_t start = 0; start < iters; start += plan.every) {
     const int64_t len = std::min(plan.every, iters - start);
     recomputed += static_cast<double>(len - 1);
-    if (len > 1 && one_kernel) first_rows += 2;
+    if (len > 1) first_rows += 2;
   }
-  t.forward += 3 + (one_kernel ? 2 : 0) + iteration * T - (one_kernel ? 1 : 0);
-  t.backward += (one_kernel ? 4 : 5) + backward_iteration * T + iteration * recomputed + first_rows;
+  t.forward += 3 + 2 + iteration * T - 1;
+  t.backward += (vp ? 5 : 4) + backward_iteration * T + iteration * recomputed + first_rows;
   return t;
 }
 
