@@ -32,7 +32,8 @@
 //   9  8 with two rows a block: a thread's K + 1 loads of a column serve both rows' sums
 // ptxas (CUDA 13.0, sm_90): versions 2 to 5 use 48, 49, 77 and 54 registers, version 6's
 // column kernel 40, version 7's softmax 55 (no stack frame: z stays in registers) against
-// the library's argument_softmax_kernel's 54, versions 8 and 9 40 each; no spill.
+// the library's argument_softmax_kernel's 54, versions 8 and 9 40 each (8 B of spill); no
+// other spill.
 // None has run on a GPU in this harness yet (`tools/gpu_check.sh build versions`).
 // GB/s on the 12 B an element an iteration must move (reads o and u_t, writes u_{t+1}).
 // Versions 2 to 4 and 6 to 9 compute what version 1 does, operation for operation; 5 rounds its
