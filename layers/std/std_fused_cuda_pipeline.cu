@@ -87,7 +87,7 @@ __device__ inline bool writes(const Segment& s, int y) {
 }
 
 // VP-STD: sums[(n C + c) B + b] = the sum of w_c over block b's own pixels in row y of
-// image n (B blocks an image), from w in v: warp w adds classes w, w + warps, ... in a
+// image n (B blocks an image), from w in v: warp k adds classes k, k + warps, ... in a
 // fixed order (each lane its pixels in turn, then the shuffle tree).
 template <typename T>
 __device__ void store_weight_sums(const Segment& s, const T* v, int64_t n, int y,
