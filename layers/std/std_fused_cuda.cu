@@ -182,11 +182,7 @@ struct Launch {
         tau(static_cast<T>(p.tau)),
         tile_backward(!p.edge.defined() && std_tile::tile_fits(p.kernel_size) &&
                       !p.need_lambda && !p.need_eps && !p.need_sigma),
-        pipelined(!p.edge.defined() && std_pipeline::fits(d, p.kernel_size, sizeof(T))),
-        weight_sums(pipelined && p.prior == StdPrior::VP
-                        ? Tensor::empty({p.N * p.C * std_pipeline::weight_sum_blocks(d)},
-                                        DType::Float64, p.o.device())
-                        : Tensor()) {}
+        pipelined(!p.edge.defined() && std_pipeline::fits(d, p.kernel_size, sizeof(T))) {}
 
   const StdFusedProblem& pb;
   Dims d;
@@ -202,7 +198,6 @@ struct Launch {
   // STD and SS-STD where tile_backward (in the tile kernel's stead). Elsewhere the passes
   // and argument_softmax, and VP-STD's tile kernel.
   bool pipelined;
-  Tensor weight_sums;  // VP-STD, pipelined: the shares of S (eq. 10)
 
   Tensor buffer(int64_t count, DType dtype = dtype_of<T>()) const {
     return Tensor::empty({count}, dtype, pb.o.device());
@@ -268,13 +263,13 @@ struct Launch {
   }
 
   // iterate() where `pipelined`: from rows, the row pass of 1 - 2u_t, into rows_next that
-  // of 1 - 2u_{t+1} (when u_next and rows_next are given).
+  // of 1 - 2u_{t+1} (when u_next and rows_next are given). sums: VP-STD's shares of S
+  // (eq. 10), N C std_pipeline::weight_sum_blocks(d) values.
   void iterate_from_rows(const T* u, const T* q, T* q_next, const T* rows, T* rows_next, T* z,
-                         T* u_next) const {
+                         T* u_next, double* sums) const {
     if (pb.prior == StdPrior::VP) {  // a_t, w = softmax(a_t) and S's shares, then eq. 10
       Argument<T> inner = argument_of(nullptr, nullptr);
       inner.q_plane = q;
-      double* sums = ptr<double>(weight_sums);
       std_pipeline::weight_sums(d, planes.taps, planes.K, inner, rows, sums, stream);
       std_prior::vp_dual_from_sums(d, sums, std_pipeline::weight_sum_blocks(d), ptr<T>(pb.log_v),
                                    q, q_next, eps, pb.floor, stream);
@@ -297,13 +292,19 @@ struct Chain {
   Rows<T> rows;  // the passes' rows
   T *P, *w;      // the passes' scratch (VP's w)
   bool started = false;
+  Tensor weight_sums;  // VP-STD's shares of S, where pipelined
 
   void step(const T* u, const T* q, T* q_next, T* z, T* u_next) {
     if (!run.pipelined) return run.iterate(u, q, q_next, rows, P, w, z, u_next);
-    if (!started) std_pipeline::start_rows(run.d, run.planes.taps, run.planes.K, u, rows.a_g,
-                                           run.stream);
+    if (!started) {
+      std_pipeline::start_rows(run.d, run.planes.taps, run.planes.K, u, rows.a_g, run.stream);
+      if (run.pb.prior == StdPrior::VP)
+        weight_sums = run.buffer(run.d.N * run.d.C * std_pipeline::weight_sum_blocks(run.d),
+                                 DType::Float64);
+    }
     started = true;
-    run.iterate_from_rows(u, q, q_next, rows.a_g, u_next ? P : nullptr, z, u_next);
+    run.iterate_from_rows(u, q, q_next, rows.a_g, u_next ? P : nullptr, z, u_next,
+                          ptr_or_null<double>(weight_sums));
     std::swap(rows.a_g, P);
   }
 };

@@ -112,6 +112,7 @@ __global__ void __launch_bounds__(kMaxThreads)
     iterate_kernel(Dims d, const T* __restrict__ taps, int K, Argument<T> a,
                    const T* __restrict__ rows, T* __restrict__ z, T* __restrict__ u_next,
                    T* __restrict__ rows_next, double* __restrict__ weight_sums) {
+  if constexpr (!kStar) a.q_star = nullptr;  // the compiler drops the star term's code
   T* v = shared_values<T>();
   const Segment s(d, K, kRows);
   // The same in every thread: the barriers below.
@@ -138,15 +139,9 @@ __global__ void __launch_bounds__(kMaxThreads)
         for (int i = 0; i < kRows; ++i) {
           if (s.y0 + i >= s.H) break;
           const int k = (s.y0 + i) * s.W + s.x;
-          // std_device::argument's arithmetic, with P from the registers
-          T num = a.o[image + c * s.L + k] - a.lambda * P[i];
-          if (a.q_plane) num = num + a.q_plane[n * d.C + c];
-          T zc = num / a.eps;
-          if (kStar && c == a.star) {
-            const T* sx = a.s + n * 2 * d.L;
-            zc -= std_device::div_q_s(a.q_star + n * d.L, sx, sx + d.L, k, d) / a.eps;
-          }
-          if (z && s.own()) z[image + c * s.L + k] = zc;
+          const int64_t at = image + c * s.L + k;
+          const T zc = std_device::argument(a, d, n, c, k, at, true, P[i]);
+          if (z && s.own()) z[at] = zc;
           v[(i * s.C + c) * s.span + threadIdx.x] = zc;
           m[i] = m[i] < zc ? zc : m[i];
         }
