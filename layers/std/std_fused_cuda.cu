@@ -10,15 +10,17 @@
 //   pipeline         the iteration without the edge weight in one kernel
 //                    (std_fused_cuda_pipeline.cu), the row pass carried to the next: forward
 //                    reads the rows and o, writes u and the next rows: 16 B (VP-STD: 24 B,
-//                    with weight_sums for its dual); back, for STD and SS-STD where the
-//                    tile kernel would run, reads the rows, u, go, writes go and the next
-//                    rows: 20 B
+//                    with weight_sums for its dual); back, where the tile kernel would
+//                    run, for STD and SS-STD reads the rows, u, go, writes go and the next
+//                    rows: 20 B; for VP-STD in four kernels (vp_weights, vp_fold_rows and
+//                    adjoint after a row pass of u): 56 B
 //   vp_dual_step     S = sum_x w per plane, q <- q + eps (log V - log S~) (eq. 10): 4 B
 //   ss_dual_step     q <- max(q - tau s . grad u_i, 0) (Algorithm 3): 20/C B
 //                    (these two and the priors' backward: std_fused_cuda_priors.cu)
 //   head             go += gz / eps, gP = -gz / eps, <gz, z_{t+1}>, <gP, P>: 20 (24) B
 //   vp_planes, vp_softmax_backward, vp_dual_from_ga   the VP backward: 8, 32, 4 B
-//   vp_fold          ga through w, folded into gz for the tile kernel (below): 16 B
+//   vp_fold          ga through w, folded into gz for the tile kernel (below, where C is
+//                    too large for the one-kernel iteration): 16 B
 //   ss_dual_backward, ss_div                          the SS backward: 32/C, 16/C B
 //   softmax_backward gz = u (gu - sum_c u gu): reads u, gu, writes gz: 12 B
 //   adjoint_softmax  head, adjoint blur and softmax_backward in one, VP-STD's where it applies
@@ -194,9 +196,9 @@ struct Launch {
   // the separate blur passes (docs/PERFORMANCE.md has the measurements behind the choice).
   bool tile_backward;
   // The one-kernel iteration (std_fused_cuda_pipeline.h) where it applies: without the
-  // edge weight, forward (VP-STD's in two kernels around its dual's step), and back for
-  // STD and SS-STD where tile_backward (in the tile kernel's stead). Elsewhere the passes
-  // and argument_softmax, and VP-STD's tile kernel.
+  // edge weight, forward (VP-STD's in two kernels around its dual's step), and back
+  // where tile_backward (in the tile kernel's stead; VP-STD's in four kernels). Elsewhere
+  // the passes and argument_softmax, and the tile kernel.
   bool pipelined;
 
   Tensor buffer(int64_t count, DType dtype = dtype_of<T>()) const {
@@ -374,19 +376,20 @@ StdFusedGrads backward(const StdFusedProblem& pb, const StdFusedSaved& saved, co
   StdFusedGrads g;
   g.o = Tensor::zeros(pb.o.shape(), dtype_of<T>(), pb.o.device());
   // dL/dz_t: in two buffers, in turn, for the tile kernel (it reads gz_{t+1}'s neighbours
-  // while it writes gz_t; VP-STD's folded gz' takes the one gz_t is not written to); in
-  // one for the separate passes (the head has read gz_{t+1} into gP before gz_t is
-  // written). The one-kernel iteration (std_fused_cuda_pipeline.h), where the tile kernel
-  // would run but for VP-STD, carries the row pass of gP in the two buffers instead, and
-  // writes gz_t's star planes for SS-STD's dual into a third. The passes' gP and gu where they
-  // run, and P and the rows where they run, a segment is recomputed, or VP-STD's a_t
-  // needs P.
+  // while it writes gz_t; VP-STD's folded gz' takes the one gz_t is not written to) and for
+  // VP-STD's one-kernel iteration (it reads gz_{t+1} while it writes gz_t); in one for the
+  // separate passes (the head has read gz_{t+1} into gP before gz_t is written). The
+  // one-kernel iteration of STD and SS-STD (std_fused_cuda_pipeline.h), where the tile
+  // kernel would run, carries the row pass of gP in the two buffers instead, and writes
+  // gz_t's star planes for SS-STD's dual into a third. The passes' gP and gu where they
+  // run, P where they run or a segment is recomputed or VP-STD's tile kernel needs a_t,
+  // and the rows there or for VP-STD's one-kernel iteration.
   const bool passes = !run.tile_backward, recompute = plan.segment > 0;
-  const bool one_kernel = run.tile_backward && run.pipelined && !vp;
+  const bool one_kernel = run.tile_backward && run.pipelined, carried = one_kernel && !vp;
   const Tensor gz_buffers = run.buffer((passes ? 1 : 2) * n);
   const Tensor gz_ss = one_kernel && ss ? run.buffer(n) : Tensor();
   const Tensor gP = passes ? run.buffer(n) : Tensor(), gu = passes ? run.buffer(n) : Tensor();
-  const Tensor P = passes || recompute || vp ? run.buffer(n) : Tensor();
+  const Tensor P = passes || recompute || (vp && !one_kernel) ? run.buffer(n) : Tensor();
   const Tensor a_g = passes || recompute || vp ? run.buffer(n) : Tensor();
   const Tensor a_dg = pb.need_sigma ? run.buffer(n) : Tensor();
   const Tensor b_g = edge ? run.buffer(n) : Tensor();
@@ -395,10 +398,15 @@ StdFusedGrads backward(const StdFusedProblem& pb, const StdFusedSaved& saved, co
   const Rows<T> rows{raw(a_g), raw(a_dg), raw(b_g), raw(b_dg)};
   const Rows<T> adjoint_rows{raw(a_g), nullptr, raw(b_g), nullptr};
   // VP: a_t (for dL/deps: the passes only), w = softmax(a_t), ga, the dual's gradient,
-  // dL/dS, the eps terms per plane.
+  // dL/dS, the eps terms per plane; the one-kernel iteration's shares of the planes' sums
+  // (of w and of gz, then of ga) instead of ga.
   const Tensor a = vp && passes ? run.buffer(n) : Tensor(), w = vp ? run.buffer(n) : Tensor();
-  const Tensor ga = vp ? run.buffer(n) : Tensor(), dS = vp ? run.buffer(m) : Tensor();
+  const Tensor ga = vp && !one_kernel ? run.buffer(n) : Tensor();
+  const Tensor dS = vp ? run.buffer(m) : Tensor();
   const Tensor eps_part = vp ? run.buffer(m, DType::Float64) : Tensor();
+  const int64_t share_blocks = std_pipeline::weight_sum_blocks(d);
+  const Tensor shares = vp && one_kernel ? run.buffer(2 * m * share_blocks, DType::Float64)
+                                         : Tensor();
   // SS: the dual's gradient, dL/dG and div(gG s), [N, L] each.
   const Tensor gG = ss ? run.buffer(m) : Tensor(), star_div = ss ? run.buffer(m) : Tensor();
   const Tensor gq = vp || ss ? run.zeros(m) : Tensor();
@@ -433,8 +441,8 @@ StdFusedGrads backward(const StdFusedProblem& pb, const StdFusedSaved& saved, co
 
   const T* gz = ptr<T>(gz_T);  // dL/dz_{t+1}; the loop's own buffers from the second step on
   // The one-kernel iteration's rows of gP: now (gP_{t+1}'s) and next (gP_t's), in turn.
-  T* rows_now = one_kernel ? ptr<T>(gz_buffers) : nullptr;
-  T* rows_next = one_kernel ? ptr<T>(gz_buffers) + n : nullptr;
+  T* rows_now = carried ? ptr<T>(gz_buffers) : nullptr;
+  T* rows_next = carried ? ptr<T>(gz_buffers) + n : nullptr;
   bool started = false;  // whether a step has run (the one-kernel chain has its rows)
   // Iteration t back, from gz = dL/dz_{t+1} to dL/dz_t, given u_t, q_t and q_{t+1}; the
   // last is t = 0.
@@ -447,6 +455,27 @@ StdFusedGrads backward(const StdFusedProblem& pb, const StdFusedSaved& saved, co
                                                      sums, stream);
       if (pb.need_eps && pb.tau_follows_eps) run.add_sum(sums, blocks, accs + kSlotEps, 1.0);
       std_prior::ss_div(d, ptr<T>(gG), ptr<T>(pb.s), ptr<T>(star_div), stream);
+    }
+    if (one_kernel && vp) {  // eq. 10 back from gz = dL/dz_{t+1}, then gz_t
+      T* const u_rows = ptr<T>(a_g);  // the row pass of 1 - 2u_t, then that of gP'
+      double* const plane_sums = ptr<double>(shares);
+      std_pipeline::start_rows(d, run.planes.taps, run.planes.K, u, u_rows, stream);
+      Argument<T> inner = run.argument_of(nullptr, nullptr);
+      inner.q_plane = q;
+      std_pipeline::vp_weights(d, run.planes.taps, run.planes.K, inner, u_rows, gz, ptr<T>(w),
+                               plane_sums, stream);
+      std_prior::vp_planes_from_sums(d, plane_sums, share_blocks, ptr<T>(pb.log_v), ptr<T>(gq),
+                                     ptr<T>(dS), ptr<double>(eps_part), run.eps, pb.floor,
+                                     stream);
+      std_pipeline::vp_fold_rows(d, run.planes.taps, run.planes.K, run.lambda, run.eps,
+                                 ptr<T>(w), ptr<T>(dS), gz, ptr<T>(g.o), u_rows, plane_sums,
+                                 stream);
+      std_prior::vp_dual_from_ga_sums(d, plane_sums, share_blocks, ptr<T>(gq), run.eps, stream);
+      std_pipeline::adjoint(d, run.planes.taps, run.planes.K, run.lambda, run.eps, u_rows, u,
+                            static_cast<const T*>(nullptr), 0, static_cast<T*>(nullptr),
+                            static_cast<T*>(nullptr), gz_next, stream);
+      gz = gz_next;
+      return;
     }
     if (one_kernel) {  // go has gz / eps from here on: the chain adds each gz_t as it goes
       if (!started)
@@ -536,9 +565,9 @@ StdFusedGrads backward(const StdFusedProblem& pb, const StdFusedSaved& saved, co
                 j == 0 ? q_c : seg_q_at(j), j + 1 == len ? q_end : seg_q_at(j + 1),
                 c_index == 0 && j == 0);
   }
-  // z_0 = o / eps: go += gz_0 / eps, which the one-kernel chain has added already (only
+  // z_0 = o / eps: go += gz_0 / eps, which the carried rows' chain has added already (only
   // dL/do is asked for there).
-  if (!(one_kernel && started)) {
+  if (!(carried && started)) {
     const int blocks = partial_blocks(n);
     first_argument_backward_kernel<<<blocks, kThreads, 0, stream>>>(n, gz, ptr<T>(pb.o),
                                                                     ptr<T>(g.o), run.eps, sums);

@@ -86,37 +86,61 @@ __device__ inline bool writes(const Segment& s, int y) {
   return int(threadIdx.x) < kSegment && s.x0 + int(threadIdx.x) < s.W && y < s.H;
 }
 
-// VP-STD: sums[(n C + c) B + b] = the sum of w_c over block b's own pixels in row y of
-// image n (B blocks an image), from w in v: warp k adds classes k, k + warps, ... in a
-// fixed order (each lane its pixels in turn, then the shuffle tree).
-template <typename T>
-__device__ void store_weight_sums(const Segment& s, const T* v, int64_t n, int y,
-                                  double* __restrict__ sums) {
+// VP-STD: sums[(n C + c) B + b] = the sum of value(c, j) over block b's own pixels j of
+// row y of image n (B blocks an image): warp k adds classes k, k + warps, ... in a fixed
+// order (each lane its pixels in turn, then the shuffle tree).
+template <typename F>
+__device__ void store_shares(const Segment& s, int64_t n, int y, F value,
+                             double* __restrict__ sums) {
   const int lane = threadIdx.x % 32, warps = blockDim.x / 32;
   for (int c = threadIdx.x / 32; c < s.C; c += warps) {
     double sum = 0;
     for (int j = lane; j < kSegment; j += 32)
-      if (s.x0 + j < s.W && y < s.H) sum += v[c * s.span + s.r + j];
+      if (s.x0 + j < s.W && y < s.H) sum += value(c, j);
     for (int o = 16; o > 0; o >>= 1) sum += __shfl_down_sync(0xffffffffu, sum, o);
     if (lane == 0) sums[(n * s.C + c) * gridDim.x + blockIdx.x] = sum;
   }
 }
 
+// iterate_kernel's VP-STD mode, for w = softmax(a_t): the shares of its planes' sums into
+// sums; for the backward (vp_weights) also w itself, and gz's shares after w's.
+template <typename T>
+struct Weights {
+  double* sums = nullptr;
+  T* w = nullptr;
+  const T* gz = nullptr;
+};
+
+// The outputs of Weights for row y0 of image n, from w = softmax(a_t) in v.
+template <typename T>
+__device__ void store_weights(const Segment& s, const Dims& d, const T* v, int64_t n,
+                              const Weights<T>& out) {
+  const int y = s.y0;
+  const int64_t row = n * d.C * d.L + y * s.W + s.x0;  // class 0's, at x0
+  store_shares(s, n, y, [&](int c, int j) { return double(v[c * s.span + s.r + j]); }, out.sums);
+  if (out.gz)
+    store_shares(s, n, y, [&](int c, int j) { return double(out.gz[row + c * s.L + j]); },
+                 out.sums + d.N * d.C * gridDim.x);
+  if (out.w && writes(s, y))
+    for (int c = 0; c < s.C; ++c)
+      out.w[row + c * s.L + threadIdx.x] = v[c * s.span + s.r + threadIdx.x];
+}
+
 // Steps 1 to 3 for rows y0 .. y0 + kRows - 1 of each image. Without u_next, z alone is
-// written, at the segment's own pixels (the last iteration: z_T). With weight_sums
-// (VP-STD's a_t and w = softmax(a_t), kRows = 1), the sums of w per class alone. The halo
-// is computed only for rows_next. kStar: SS-STD's term in the argument; STD's kernel goes
-// without its code and registers.
-template <typename T, int kRows, bool kStar>
+// written, at the segment's own pixels (the last iteration: z_T). With kWeights
+// (VP-STD's a_t and w = softmax(a_t), kRows = 1), the outputs of Weights alone.
+// The halo is computed only for rows_next. kStar: SS-STD's term in the argument; the
+// kernels without it or without kWeights go without their code and registers.
+template <typename T, int kRows, bool kStar, bool kWeights>
 __global__ void __launch_bounds__(kMaxThreads)
     iterate_kernel(Dims d, const T* __restrict__ taps, int K, Argument<T> a,
                    const T* __restrict__ rows, T* __restrict__ z, T* __restrict__ u_next,
-                   T* __restrict__ rows_next, double* __restrict__ weight_sums) {
+                   T* __restrict__ rows_next, Weights<T> weights) {
   if constexpr (!kStar) a.q_star = nullptr;  // the compiler drops the star term's code
   T* v = shared_values<T>();
   const Segment s(d, K, kRows);
   // The same in every thread: the barriers below.
-  const bool softmax = u_next != nullptr || weight_sums != nullptr;
+  const bool softmax = u_next != nullptr || kWeights;
   for (int64_t n = blockIdx.y; n < d.N; n += gridDim.y) {
     const int64_t image = n * d.C * d.L;
     __syncthreads();  // the previous image's values have been read
@@ -162,19 +186,19 @@ __global__ void __launch_bounds__(kMaxThreads)
     }
     if (!softmax) continue;
     __syncthreads();
-    if (weight_sums) {
-      store_weight_sums(s, v, n, s.y0, weight_sums);
-      continue;
-    }
+    if constexpr (kWeights) {
+      store_weights(s, d, v, n, weights);
+    } else {
 #pragma unroll
-    for (int i = 0; i < kRows; ++i) {
-      const int y = s.y0 + i;
-      if (!writes(s, y)) break;
-      for (int c = 0; c < s.C; ++c) {
-        const T* vc = v + (i * s.C + c) * s.span;  // u_{t+1} at the block's pixels
-        const int64_t at = image + c * s.L + y * s.W + s.x0 + threadIdx.x;
-        u_next[at] = vc[threadIdx.x + s.r];
-        if (rows_next) rows_next[at] = row_pass(s, taps + c * K, K, vc, OneMinusTwoU<T>{});
+      for (int i = 0; i < kRows; ++i) {
+        const int y = s.y0 + i;
+        if (!writes(s, y)) break;
+        for (int c = 0; c < s.C; ++c) {
+          const T* vc = v + (i * s.C + c) * s.span;  // u_{t+1} at the block's pixels
+          const int64_t at = image + c * s.L + y * s.W + s.x0 + threadIdx.x;
+          u_next[at] = vc[threadIdx.x + s.r];
+          if (rows_next) rows_next[at] = row_pass(s, taps + c * K, K, vc, OneMinusTwoU<T>{});
+        }
       }
     }
   }
@@ -207,8 +231,8 @@ __global__ void __launch_bounds__(kMaxThreads)
 // One iteration back (std_pipeline::adjoint): thread j computes gz_t at its pixel of the
 // span, class by class, from the column pass of the rows of gP_{t+1} and from u_t; then
 // each of the first 128 threads adds gz_t / eps to go at its own pixel and writes the row
-// pass of gP_t (and the star class's gz_t). The arithmetic is adjoint_softmax_kernel's
-// (std_fused_cuda_tile.cu).
+// pass of gP_t (and gz_t: SS-STD's star class, VP-STD's every class). The arithmetic is
+// adjoint_softmax_kernel's (std_fused_cuda_tile.cu).
 template <typename T, bool kStar>
 __global__ void __launch_bounds__(kMaxThreads)
     adjoint_kernel(Dims d, const T* __restrict__ taps, int K, T lambda, T eps,
@@ -248,10 +272,50 @@ __global__ void __launch_bounds__(kMaxThreads)
       const T* vc = v + c * s.span;  // gz_t at the block's pixels
       const int64_t at = image + c * s.L + y * s.W + s.x0 + threadIdx.x;
       const T gz = vc[threadIdx.x + s.r];
-      go[at] += gz / eps;
-      if (gz_out && c == star) gz_out[at] = gz;
+      if (go) go[at] += gz / eps;
+      if (gz_out && (!kStar || c == star)) gz_out[at] = gz;
       if (rows_next)
         rows_next[at] = row_pass(s, taps + c * K, K, vc, std_device::HeadGradient<T>{lambda, eps});
+    }
+  }
+}
+
+// VP-STD's fold (std_pipeline::vp_fold_rows): thread j computes ga at its pixel of the
+// span from w and dS (vp_fold's arithmetic: ga_c = w_c (dS_c - sum_k w_k dS_k), the sum in
+// double), the block adds its own pixels' ga per class, then gz' = gz + ga; each of the
+// first 128 threads adds gz' / eps to go and writes the row pass of lambda (-gz' / eps).
+template <typename T>
+__global__ void __launch_bounds__(kMaxThreads)
+    vp_fold_rows_kernel(Dims d, const T* __restrict__ taps, int K, T lambda, T eps,
+                        const T* __restrict__ w, const T* __restrict__ dS,
+                        const T* __restrict__ gz, T* __restrict__ go, T* __restrict__ rows,
+                        double* __restrict__ ga_sums) {
+  T* v = shared_values<T>();
+  const Segment s(d, K, 1);
+  const int y = s.y0;
+  for (int64_t n = blockIdx.y; n < d.N; n += gridDim.y) {
+    const int64_t image = n * d.C * d.L, pixel = image + y * s.W + s.x;  // class 0's
+    __syncthreads();  // the previous image's values have been read
+    if (s.in_image()) {
+      const T* dSn = dS + n * d.C;
+      double sum = 0;
+      for (int c = 0; c < s.C; ++c) sum += static_cast<double>(dSn[c]) * w[pixel + c * s.L];
+      for (int c = 0; c < s.C; ++c)
+        v[c * s.span + threadIdx.x] = static_cast<T>(w[pixel + c * s.L] * (dSn[c] - sum));
+    }
+    __syncthreads();
+    store_shares(s, n, y, [&](int c, int j) { return double(v[c * s.span + s.r + j]); },
+                 ga_sums);
+    __syncthreads();  // the shares have read ga
+    if (s.in_image())
+      for (int c = 0; c < s.C; ++c) v[c * s.span + threadIdx.x] += gz[pixel + c * s.L];
+    __syncthreads();
+    if (!writes(s, y)) continue;
+    for (int c = 0; c < s.C; ++c) {
+      const T* vc = v + c * s.span;  // gz' at the block's pixels
+      const int64_t at = image + c * s.L + y * s.W + s.x0 + threadIdx.x;
+      go[at] += vc[threadIdx.x + s.r] / eps;
+      rows[at] = row_pass(s, taps + c * K, K, vc, std_device::HeadGradient<T>{lambda, eps});
     }
   }
 }
@@ -269,12 +333,12 @@ dim3 grid_for(const Dims& d, int rows) {
 
 int threads_for(int64_t K) { return static_cast<int>((kSegment + K - 1 + 31) / 32 * 32); }
 
-template <typename T, int kRows, bool kStar>
+template <typename T, int kRows, bool kStar, bool kWeights = false>
 void launch_iterate(const Dims& d, const T* taps, int64_t K, const Argument<T>& a, const T* rows,
-                    T* z, T* u_next, T* rows_next, double* weight_sums, cudaStream_t stream) {
-  iterate_kernel<T, kRows, kStar>
+                    T* z, T* u_next, T* rows_next, Weights<T> weights, cudaStream_t stream) {
+  iterate_kernel<T, kRows, kStar, kWeights>
       <<<grid_for(d, kRows), threads_for(K), shared_bytes(d.C, K, sizeof(T), kRows), stream>>>(
-          d, taps, static_cast<int>(K), a, rows, z, u_next, rows_next, weight_sums);
+          d, taps, static_cast<int>(K), a, rows, z, u_next, rows_next, weights);
   TDSEG_LAUNCH_CHECK();
 }
 
@@ -324,13 +388,13 @@ void iterate(const Dims& d, const T* taps, int64_t K, const Argument<T>& a, cons
                     "std (cuda): rows a block must be 1 or 2, not ", rows_per_block);
   const bool star = a.q_star != nullptr;
   if (rows_per_block == 1 && !star)
-    launch_iterate<T, 1, false>(d, taps, K, a, rows, z, u_next, rows_next, nullptr, stream);
+    launch_iterate<T, 1, false>(d, taps, K, a, rows, z, u_next, rows_next, {}, stream);
   if (rows_per_block == 1 && star)
-    launch_iterate<T, 1, true>(d, taps, K, a, rows, z, u_next, rows_next, nullptr, stream);
+    launch_iterate<T, 1, true>(d, taps, K, a, rows, z, u_next, rows_next, {}, stream);
   if (rows_per_block == 2 && !star)
-    launch_iterate<T, 2, false>(d, taps, K, a, rows, z, u_next, rows_next, nullptr, stream);
+    launch_iterate<T, 2, false>(d, taps, K, a, rows, z, u_next, rows_next, {}, stream);
   if (rows_per_block == 2 && star)
-    launch_iterate<T, 2, true>(d, taps, K, a, rows, z, u_next, rows_next, nullptr, stream);
+    launch_iterate<T, 2, true>(d, taps, K, a, rows, z, u_next, rows_next, {}, stream);
 }
 
 int64_t weight_sum_blocks(const Dims& d) { return grid_for(d, 1).x; }
@@ -338,8 +402,27 @@ int64_t weight_sum_blocks(const Dims& d) { return grid_for(d, 1).x; }
 template <typename T>
 void weight_sums(const Dims& d, const T* taps, int64_t K, const Argument<T>& a, const T* rows,
                  double* sums, cudaStream_t stream) {
-  launch_iterate<T, 1, false>(d, taps, K, a, rows, static_cast<T*>(nullptr),
-                              static_cast<T*>(nullptr), static_cast<T*>(nullptr), sums, stream);
+  launch_iterate<T, 1, false, true>(d, taps, K, a, rows, static_cast<T*>(nullptr),
+                                    static_cast<T*>(nullptr), static_cast<T*>(nullptr), {sums},
+                                    stream);
+}
+
+template <typename T>
+void vp_weights(const Dims& d, const T* taps, int64_t K, const Argument<T>& a, const T* rows,
+                const T* gz, T* w, double* sums, cudaStream_t stream) {
+  launch_iterate<T, 1, false, true>(d, taps, K, a, rows, static_cast<T*>(nullptr),
+                                    static_cast<T*>(nullptr), static_cast<T*>(nullptr),
+                                    Weights<T>{sums, w, gz}, stream);
+}
+
+template <typename T>
+void vp_fold_rows(const Dims& d, const T* taps, int64_t K, T lambda, T eps, const T* w,
+                  const T* dS, const T* gz, T* go, T* rows, double* ga_sums,
+                  cudaStream_t stream) {
+  const size_t bytes = shared_bytes(d.C, K, sizeof(T), 1);
+  vp_fold_rows_kernel<<<grid_for(d, 1), threads_for(K), bytes, stream>>>(
+      d, taps, static_cast<int>(K), lambda, eps, w, dS, gz, go, rows, ga_sums);
+  TDSEG_LAUNCH_CHECK();
 }
 
 #define TDSEG_STD_PIPELINE(T)                                                                  \
@@ -351,7 +434,11 @@ void weight_sums(const Dims& d, const T* taps, int64_t K, const Argument<T>& a, 
   template void adjoint<T>(const Dims&, const T*, int64_t, T, T, const T*, const T*, const T*, \
                            int64_t, T*, T*, T*, cudaStream_t);                                \
   template void weight_sums<T>(const Dims&, const T*, int64_t, const Argument<T>&, const T*,  \
-                               double*, cudaStream_t);
+                               double*, cudaStream_t);                                        \
+  template void vp_weights<T>(const Dims&, const T*, int64_t, const Argument<T>&, const T*,   \
+                              const T*, T*, double*, cudaStream_t);                           \
+  template void vp_fold_rows<T>(const Dims&, const T*, int64_t, T, T, const T*, const T*,     \
+                                const T*, T*, T*, double*, cudaStream_t);
 TDSEG_STD_PIPELINE(float)
 TDSEG_STD_PIPELINE(double)
 #undef TDSEG_STD_PIPELINE

@@ -18,9 +18,12 @@
 //   gz_t = u_t (gu - sum_c u_t gu),  go += gz_t / eps
 //   rows of gP_t = lambda (-gz_t / eps), which iteration t - 1 back reads
 // reading the rows, u_t and go and writing go and the next rows: 20 B per element, as the
-// tile kernel, but with no barrier per class. Internal to std_fused_cuda.cu, which uses it
-// where `fits` and the passes elsewhere (the edge weight needs two row passes); VP-STD's
-// backward keeps the tile kernel (its own terms need gz itself).
+// tile kernel, but with no barrier per class. VP-STD's own terms need gz_t whole (its
+// planes' sums) before the rows of gP_t can be written, so its iteration back is four
+// kernels (vp_weights, vp_fold_rows and adjoint writing gz_t, after start_rows of u_t):
+// 14 values an element against the passes' and the tile kernel's 19 (docs/PERFORMANCE.md).
+// Internal to std_fused_cuda.cu, which uses it where `fits` and the passes elsewhere (the
+// edge weight needs two row passes).
 #pragma once
 #include <cuda_runtime.h>
 
@@ -68,12 +71,33 @@ void start_adjoint(const std_device::Dims& d, const T* taps, int64_t K, T lambda
                    const T* gz, T* go, T* rows, cudaStream_t stream);
 
 // One iteration back from the rows of gP_{t+1}, go holding gz_{t+1} / eps already: adds
-// gz_t / eps to go, writes the rows of gP_t to rows_next and gz_t's planes of class `star`
-// to gz_out (SS-STD's dual reads no other), each when not null. star_div [N, L] (SS:
-// div(gG s)) enters class `star` only; null for none. rows_next must not overlap rows.
+// gz_t / eps to go, writes the rows of gP_t to rows_next and gz_t to gz_out, each when not
+// null. star_div [N, L] (SS: div(gG s)) enters class `star` only; null for none. With
+// star_div, gz_out gets only the planes of class `star` (SS-STD's dual reads no other);
+// without, every plane (VP-STD's terms). rows_next must not overlap rows.
 template <typename T>
 void adjoint(const std_device::Dims& d, const T* taps, int64_t K, T lambda, T eps, const T* rows,
              const T* u, const T* star_div, int64_t star, T* go, T* rows_next, T* gz_out,
              cudaStream_t stream);
+
+// VP-STD's iteration t back, its own terms (eq. 10 back), given gz = dL/dz_{t+1}:
+// vp_weights, from rows_t (start_rows of u_t) and a as in weight_sums: w = softmax(a_t)
+// into w, and the shares of the planes' sums of w and of gz, into sums[(n C + c) B + b]
+// and sums[N C B + (n C + c) B + b] (std_prior::vp_planes_from_sums adds them). Reads
+// rows_t, o, gz, writes w: 16 B per element in float32.
+template <typename T>
+void vp_weights(const std_device::Dims& d, const T* taps, int64_t K,
+                const std_device::Argument<T>& a, const T* rows, const T* gz, T* w, double* sums,
+                cudaStream_t stream);
+
+// Then, with dL/dS per plane in dS [N, C]: ga = w (dS - sum_c w dS) through the softmax,
+// gz' = gz + ga, go += gz' / eps and rows = the row pass of lambda (-gz' / eps), which
+// adjoint reads; and the shares of ga's plane sums into ga_sums[(n C + c) B + b] (the
+// dual's gradient: std_prior::vp_dual_from_ga_sums). vp_fold's and the tile kernel's
+// arithmetic. Reads w, gz, go, writes go and rows: 20 B per element.
+template <typename T>
+void vp_fold_rows(const std_device::Dims& d, const T* taps, int64_t K, T lambda, T eps,
+                  const T* w, const T* dS, const T* gz, T* go, T* rows, double* ga_sums,
+                  cudaStream_t stream);
 
 }  // namespace tdseg::cuda::std_pipeline

@@ -60,6 +60,19 @@ __global__ void ss_dual_step_kernel(Dims d, int64_t star, const T* __restrict__ 
 // Backward of eq. 10 per plane: z_{t+1} holds q_{t+1} (gq += sum_x gz / eps), and
 // q_{t+1} = q_t + eps (log V - log S~) with S~ = max(S, floor) gives dS and dL/deps.
 template <typename T>
+__device__ void vp_plane_terms(int64_t plane, double sum_gz, double sum_w,
+                               const T* __restrict__ log_v, T* __restrict__ gq,
+                               T* __restrict__ dS, double* __restrict__ eps_part, T eps,
+                               double floor) {
+  const T g = gq[plane] + static_cast<T>(sum_gz / eps);
+  const double floored = ::fmax(sum_w, floor);
+  gq[plane] = g;
+  eps_part[plane] = g * (static_cast<double>(log_v[plane]) - ::log(floored));
+  const T num = -eps * g;
+  dS[plane] = sum_w > floor ? static_cast<T>(num / floored) : T(0);
+}
+
+template <typename T>
 __global__ void vp_planes_kernel(int64_t L, const T* __restrict__ gz, const T* __restrict__ w,
                                  const T* __restrict__ log_v, T* __restrict__ gq,
                                  T* __restrict__ dS, double* __restrict__ eps_part, T eps,
@@ -72,14 +85,20 @@ __global__ void vp_planes_kernel(int64_t L, const T* __restrict__ gz, const T* _
   }
   sum_gz = block_sum(sum_gz);
   sum_w = block_sum(sum_w);
-  if (threadIdx.x == 0) {
-    const T g = gq[plane] + static_cast<T>(sum_gz / eps);
-    const double floored = ::fmax(sum_w, floor);
-    gq[plane] = g;
-    eps_part[plane] = g * (static_cast<double>(log_v[plane]) - ::log(floored));
-    const T num = -eps * g;
-    dS[plane] = sum_w > floor ? static_cast<T>(num / floored) : T(0);
-  }
+  if (threadIdx.x == 0) vp_plane_terms(plane, sum_gz, sum_w, log_v, gq, dS, eps_part, eps, floor);
+}
+
+// The same from the planes' sums in shares: w's at sums[plane B + b], gz's at
+// sums[planes B + plane B + b], each added in order.
+template <typename T>
+__global__ void vp_planes_from_sums_kernel(const double* __restrict__ sums, int64_t B,
+                                           const T* __restrict__ log_v, T* __restrict__ gq,
+                                           T* __restrict__ dS, double* __restrict__ eps_part,
+                                           T eps, double floor) {
+  const int64_t plane = blockIdx.x;
+  const double sum_w = sum_of_shares(sums + plane * B, B);
+  const double sum_gz = sum_of_shares(sums + (gridDim.x + plane) * B, B);
+  if (threadIdx.x == 0) vp_plane_terms(plane, sum_gz, sum_w, log_v, gq, dS, eps_part, eps, floor);
 }
 
 // The softmax backward through w = softmax(a_t) at pixel p (softmax_backward_cpu):
@@ -135,6 +154,15 @@ __global__ void vp_dual_from_ga_kernel(int64_t L, const T* __restrict__ ga, T* _
   double s = 0;
   for (int64_t k = threadIdx.x; k < L; k += blockDim.x) s += ga[plane * L + k];
   s = block_sum(s);
+  if (threadIdx.x == 0) gq[plane] += static_cast<T>(s / eps);
+}
+
+// The same from ga's plane sums in shares, sums[plane B + b], added in order.
+template <typename T>
+__global__ void vp_dual_from_ga_sums_kernel(const double* __restrict__ sums, int64_t B,
+                                            T* __restrict__ gq, T eps) {
+  const int64_t plane = blockIdx.x;
+  const double s = sum_of_shares(sums + plane * B, B);
   if (threadIdx.x == 0) gq[plane] += static_cast<T>(s / eps);
 }
 
@@ -213,6 +241,15 @@ void vp_planes(const Dims& d, const T* gz, const T* w, const T* log_v, T* gq, T*
 }
 
 template <typename T>
+void vp_planes_from_sums(const Dims& d, const double* sums, int64_t blocks, const T* log_v,
+                         T* gq, T* dS, double* eps_part, T eps, double floor,
+                         cudaStream_t stream) {
+  vp_planes_from_sums_kernel<<<plane_blocks(d), kMaxPartials, 0, stream>>>(
+      sums, blocks, log_v, gq, dS, eps_part, eps, floor);
+  TDSEG_LAUNCH_CHECK();
+}
+
+template <typename T>
 int vp_softmax_backward(const Dims& d, const T* w, const T* a, const T* dS, const T* P, T* go,
                         T* gP, T* ga, T lambda, T eps, double* partial, cudaStream_t stream) {
   const int blocks = partial_blocks(d.pixels());
@@ -232,6 +269,14 @@ void vp_fold(const Dims& d, const T* w, const T* dS, const T* gz, T* ga, T* fold
 template <typename T>
 void vp_dual_from_ga(const Dims& d, const T* ga, T* gq, T eps, cudaStream_t stream) {
   vp_dual_from_ga_kernel<<<plane_blocks(d), kThreads, 0, stream>>>(d.L, ga, gq, eps);
+  TDSEG_LAUNCH_CHECK();
+}
+
+template <typename T>
+void vp_dual_from_ga_sums(const Dims& d, const double* sums, int64_t blocks, T* gq, T eps,
+                          cudaStream_t stream) {
+  vp_dual_from_ga_sums_kernel<<<plane_blocks(d), kMaxPartials, 0, stream>>>(sums, blocks, gq,
+                                                                            eps);
   TDSEG_LAUNCH_CHECK();
 }
 
@@ -265,6 +310,10 @@ void ss_div(const Dims& d, const T* gG, const T* s, T* out, cudaStream_t stream)
                                       T*, T*, T, T, double*, cudaStream_t);                    \
   template void vp_fold<T>(const Dims&, const T*, const T*, const T*, T*, T*, cudaStream_t);  \
   template void vp_dual_from_ga<T>(const Dims&, const T*, T*, T, cudaStream_t);               \
+  template void vp_planes_from_sums<T>(const Dims&, const double*, int64_t, const T*, T*, T*, \
+                                       double*, T, double, cudaStream_t);                      \
+  template void vp_dual_from_ga_sums<T>(const Dims&, const double*, int64_t, T*, T,           \
+                                        cudaStream_t);                                         \
   template int ss_dual_backward<T>(const Dims&, int64_t, const T*, const T*, const T*,        \
                                    const T*, T*, T*, T, T, double*, cudaStream_t);             \
   template void ss_div<T>(const Dims&, const T*, const T*, T*, cudaStream_t);

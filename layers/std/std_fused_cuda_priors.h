@@ -47,6 +47,13 @@ template <typename T>
 void vp_planes(const Dims& d, const T* gz, const T* w, const T* log_v, T* gq, T* dS,
                double* eps_part, T eps, double floor, cudaStream_t stream);
 
+// The same from the planes' sums in shares, B a plane (std_pipeline::vp_weights leaves
+// them): w's at sums[(n C + c) B + b], gz's at sums[N C B + (n C + c) B + b].
+template <typename T>
+void vp_planes_from_sums(const Dims& d, const double* sums, int64_t blocks, const T* log_v,
+                         T* gq, T* dS, double* eps_part, T eps, double floor,
+                         cudaStream_t stream);
+
 // Through w = softmax(a_t), a_t = (o - lambda P + q_t) / eps: ga = w (dS - sum_c w dS),
 //   go += ga / eps,  gP = lambda (gP - ga / eps),  ga kept
 // and the shares of <ga, a_t> (first sum) and <gP - ga / eps, P> (second). Reads w (twice),
@@ -64,6 +71,12 @@ void vp_fold(const Dims& d, const T* w, const T* dS, const T* gz, T* ga, T* fold
 // The dual through a_t: gq += sum_x ga / eps per plane. Reads ga: 4 B per element.
 template <typename T>
 void vp_dual_from_ga(const Dims& d, const T* ga, T* gq, T eps, cudaStream_t stream);
+
+// The same from ga's plane sums in shares, sums[(n C + c) B + b]
+// (std_pipeline::vp_fold_rows leaves them).
+template <typename T>
+void vp_dual_from_ga_sums(const Dims& d, const double* sums, int64_t blocks, T* gq, T eps,
+                          cudaStream_t stream);
 
 // ---- backward, SS --------------------------------------------------------------------
 

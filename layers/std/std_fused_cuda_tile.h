@@ -3,9 +3,8 @@
 // own terms are folded into its gz first): the adjoint Gaussian of eq. 7 is computed
 // inside the kernel that needs it, on a shared-memory tile of each class plane, so that gP
 // and gu never go to memory. Internal to std_fused_cuda.cu, which uses it where it applies
-// (tile_fits) for VP-STD, and for STD and SS-STD where the one-kernel iteration
-// (std_fused_cuda_pipeline.h) does not fit; the separate passes of std_fused_cuda_blur.cu
-// elsewhere.
+// (tile_fits) and the one-kernel iteration (std_fused_cuda_pipeline.h) does not fit (C too
+// large for its shared memory); the separate passes of std_fused_cuda_blur.cu elsewhere.
 //
 // It reads gz_{t+1} (its halo from L2), u_t and go, and writes go and gz_t: 20 B per element
 // in float32, in place of the separate passes' 64 B (docs/PERFORMANCE.md). The arithmetic

@@ -95,8 +95,9 @@ std::vector<StdCase> cases() {
   edge_eps.learn_lambda = edge_eps.learn_sigma = false;
   c.insert(c.end(), {frozen, sigma_only, fixed_tau, edge_eps});
   // Only dL/do asked for, no edge weight: the backward's one-kernel iteration
-  // (std_fused_cuda_pipeline.cu), and VP-STD's tile kernel (std_fused_cuda_tile.cu), its
-  // terms folded into its gz; a Gaussian wider than a tile's halo takes the separate passes.
+  // (std_fused_cuda_pipeline.cu), VP-STD's in four kernels; where C is too large for its
+  // shared memory, the tile kernel (std_fused_cuda_tile.cu), VP-STD's terms folded into its
+  // gz; a Gaussian wider than a tile's halo takes the separate passes.
   const std::vector<StdCase> only_o = {
       {"std only o, image smaller than the kernel", P::STD, {2, 2, 3, 5}, 3, 7},
       {"std only o, several tiles along x and y", P::STD, {3, 5, 37, 70}, 3, 7},
@@ -110,6 +111,8 @@ std::vector<StdCase> cases() {
       {"std only o, several row segments", P::STD, {1, 3, 4, 300}, 3, 7},
       {"ss only o, several row segments", P::SS, {1, 2, 5, 200}, 4, 7},
       {"vp only o, several row segments", P::VP, {2, 2, 4, 200}, 3, 7},
+      {"std only o, C=256 (the tile kernel)", P::STD, {1, 256, 5, 7}, 2, 3},
+      {"vp only o, C=256 (the tile kernel)", P::VP, {1, 256, 5, 7}, 2, 3},
   };
   for (StdCase k : only_o) {
     k.learn_lambda = k.learn_eps = k.learn_sigma = false;

@@ -56,11 +56,12 @@ const Head kHeads[] = {
 //   VP-STD                            forward 4 + 6 T: as STD's, with a first kernel an
 //                                     iteration for w = softmax(a_t), which reads the rows
 //                                     and o and leaves only S's shares (2)
-//                                     backward 5 + 19 T: go zeroed, then z_0's step (5);
-//                                     per iteration the tile kernel (gz, u_t, go in, go,
-//                                     gz out: 5), P recomputed (4), w (3), the planes' sums
-//                                     of gz and w (2), ga folded into gz (4), the planes'
-//                                     sums of ga (1)
+//                                     backward 5 + 14 T: go zeroed, then z_0's step (5);
+//                                     per iteration the row pass of 1 - 2u_t (2); w and
+//                                     the shares of the planes' sums of w and gz (rows, o,
+//                                     gz in, w out: 4); ga folded into gz, go += gz' / eps
+//                                     and the rows of gP' (w, gz, go in, go, rows out: 5);
+//                                     gz_t (rows, u_t in, gz_t out: 3)
 //   SS-STD adds per iteration         forward 8 / C, backward 14 / C ([N, H, W] arrays,
 //                                     and gz_t's star class)
 //   checkpoints (SS-STD's T = 50)     the backward recomputes T - ceil(T / k) iterations,
@@ -78,10 +79,10 @@ std::optional<Traffic> values_moved(const Head& h, const StdConfig& c, const Sha
   const int64_t iters = h.iters;
   const double T = static_cast<double>(iters), C = static_cast<double>(shape[1]);
   // Without the edge weight (these rows' blocks) the forward runs the one-kernel iteration
-  // (std_fused_cuda_pipeline.h), VP-STD's with a second kernel; the backward runs it for
-  // STD and SS-STD, VP-STD's the tile kernel.
+  // (std_fused_cuda_pipeline.h), VP-STD's with a second kernel; so does the backward,
+  // VP-STD's in four kernels.
   const bool vp = h.prior == StdPrior::VP;
-  double iteration = vp ? 6 : 4, backward_iteration = vp ? 19 : 5;
+  double iteration = vp ? 6 : 4, backward_iteration = vp ? 14 : 5;
   if (h.prior == StdPrior::SS) {
     iteration += 8 / C;
     backward_iteration += 14 / C;
