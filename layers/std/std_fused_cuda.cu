@@ -265,8 +265,9 @@ struct Launch {
   }
 
   // iterate() where `pipelined`: from rows, the row pass of 1 - 2u_t, into rows_next that
-  // of 1 - 2u_{t+1} (when u_next and rows_next are given). sums: VP-STD's shares of S
-  // (eq. 10), N C std_pipeline::weight_sum_blocks(d) values.
+  // of 1 - 2u_{t+1} (when rows_next is given; u_{t+1} when u_next is; u_t is read by
+  // SS-STD's dual alone). sums: VP-STD's shares of S (eq. 10), N C
+  // std_pipeline::weight_sum_blocks(d) values.
   void iterate_from_rows(const T* u, const T* q, T* q_next, const T* rows, T* rows_next, T* z,
                          T* u_next, double* sums) const {
     if (pb.prior == StdPrior::VP) {  // a_t, w = softmax(a_t) and S's shares, then eq. 10
@@ -285,9 +286,10 @@ struct Launch {
 
 // A chain of forward iterations from some u_t (u_0, or a checkpoint): iterate() step by
 // step, or, where pipelined, iterate_from_rows() with the row pass of the current iterate
-// in rows.a_g and the next one's written to P, the two buffers then swapped. The forward
-// and the backward's recomputation both step through one, so that a recomputed iterate is
-// the forward's bit for bit.
+// in rows.a_g and the next one's written to P (unless the step is the last, which writes
+// z), the two buffers then swapped. There u_next may be null where no one reads u_{t+1}:
+// the chain carries its rows. The forward and the backward's recomputation both step
+// through one, so that a recomputed iterate is the forward's bit for bit.
 template <typename T>
 struct Chain {
   const Launch<T>& run;
@@ -305,7 +307,7 @@ struct Chain {
                                  DType::Float64);
     }
     started = true;
-    run.iterate_from_rows(u, q, q_next, rows.a_g, u_next ? P : nullptr, z, u_next,
+    run.iterate_from_rows(u, q, q_next, rows.a_g, z ? nullptr : P, z, u_next,
                           ptr_or_null<double>(weight_sums));
     std::swap(rows.a_g, P);
   }
@@ -348,12 +350,18 @@ Tensor forward(const StdFusedProblem& pb, StdFusedSaved& saved) {
   // z_0 = o / eps, u_0 = softmax(z_0)
   run.argument_softmax(run.argument_of(nullptr, nullptr), ptr<T>(z), iters > 0 ? u_at(0) : nullptr);
   if (iters > 0 && keep) kept_u.commit(0, u_at(0));
+  // u_{t+1} goes to memory where the backward keeps it, SS-STD's dual step reads its star
+  // plane, or the passes blur it; the one-kernel iteration of STD and VP-STD reads only
+  // the rows it carries (4 B an element an iteration less: inference, checkpoints).
+  const bool every_u = pb.prior == StdPrior::SS || !run.pipelined;
   Chain<T> chain{run, rows, ptr_or_null<T>(P), ptr_or_null<T>(w)};
+  T* u = iters > 0 ? u_at(0) : nullptr;
   for (int64_t t = 0; t < iters; ++t) {
-    T* u_next = t + 1 < iters ? u_at(t + 1) : nullptr;
+    T* u_next = t + 1 < iters && (every_u || kept(t + 1)) ? u_at(t + 1) : nullptr;
     T* z_out = t + 1 == iters ? ptr<T>(z) : nullptr;
-    chain.step(u_at(t), q_at(t), q_at(t + 1), z_out, u_next);
+    chain.step(u, q_at(t), q_at(t + 1), z_out, u_next);
     if (u_next && kept(t + 1)) kept_u.commit((t + 1) / k, u_next);
+    u = u_next;
   }
   return z;
 }

@@ -126,8 +126,8 @@ __device__ void store_weights(const Segment& s, const Dims& d, const T* v, int64
       out.w[row + c * s.L + threadIdx.x] = v[c * s.span + s.r + threadIdx.x];
 }
 
-// Steps 1 to 3 for rows y0 .. y0 + kRows - 1 of each image. Without u_next, z alone is
-// written, at the segment's own pixels (the last iteration: z_T). With kWeights
+// Steps 1 to 3 for rows y0 .. y0 + kRows - 1 of each image. Without u_next and rows_next,
+// z alone is written, at the segment's own pixels (the last iteration: z_T). With kWeights
 // (VP-STD's a_t and w = softmax(a_t), kRows = 1), the outputs of Weights alone.
 // The halo is computed only for rows_next. kStar: SS-STD's term in the argument; the
 // kernels without it or without kWeights go without their code and registers.
@@ -140,7 +140,7 @@ __global__ void __launch_bounds__(kMaxThreads)
   T* v = shared_values<T>();
   const Segment s(d, K, kRows);
   // The same in every thread: the barriers below.
-  const bool softmax = u_next != nullptr || kWeights;
+  const bool softmax = u_next != nullptr || rows_next != nullptr || kWeights;
   for (int64_t n = blockIdx.y; n < d.N; n += gridDim.y) {
     const int64_t image = n * d.C * d.L;
     __syncthreads();  // the previous image's values have been read
@@ -196,7 +196,7 @@ __global__ void __launch_bounds__(kMaxThreads)
         for (int c = 0; c < s.C; ++c) {
           const T* vc = v + (i * s.C + c) * s.span;  // u_{t+1} at the block's pixels
           const int64_t at = image + c * s.L + y * s.W + s.x0 + threadIdx.x;
-          u_next[at] = vc[threadIdx.x + s.r];
+          if (u_next) u_next[at] = vc[threadIdx.x + s.r];
           if (rows_next) rows_next[at] = row_pass(s, taps + c * K, K, vc, OneMinusTwoU<T>{});
         }
       }

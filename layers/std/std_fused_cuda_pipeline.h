@@ -47,7 +47,7 @@ void start_rows(const std_device::Dims& d, const T* taps, int64_t K, const T* u,
 
 // One iteration from rows_t (the argument a without P: the kernel term comes from rows):
 // z_{t+1} when z is not null, u_{t+1} when u_next is not null, rows_{t+1} when rows_next
-// is not null (with u_next). rows_next must not overlap rows. rows_per_block is 1 or 2
+// is not null. rows_next must not overlap rows. rows_per_block is 1 or 2
 // (tools/kernels/blur_softmax_versions.cu times both).
 template <typename T>
 void iterate(const std_device::Dims& d, const T* taps, int64_t K,
