@@ -265,11 +265,11 @@ struct Launch {
   }
 
   // iterate() where `pipelined`: from rows, the row pass of 1 - 2u_t, into rows_next that
-  // of 1 - 2u_{t+1} (when rows_next is given; u_{t+1} when u_next is; u_t is read by
-  // SS-STD's dual alone). sums: VP-STD's shares of S (eq. 10), N C
-  // std_pipeline::weight_sum_blocks(d) values.
+  // of 1 - 2u_{t+1} (when rows_next is given; u_{t+1} when u_next is, its star planes
+  // alone with star_only; u_t is read by SS-STD's dual alone). sums: VP-STD's shares of S
+  // (eq. 10), N C std_pipeline::weight_sum_blocks(d) values.
   void iterate_from_rows(const T* u, const T* q, T* q_next, const T* rows, T* rows_next, T* z,
-                         T* u_next, double* sums) const {
+                         T* u_next, double* sums, bool star_only) const {
     if (pb.prior == StdPrior::VP) {  // a_t, w = softmax(a_t) and S's shares, then eq. 10
       Argument<T> inner = argument_of(nullptr, nullptr);
       inner.q_plane = q;
@@ -280,15 +280,16 @@ struct Launch {
     if (pb.prior == StdPrior::SS)
       std_prior::ss_dual_step(d, pb.star, u, ptr<T>(pb.s), q, q_next, tau, stream);
     std_pipeline::iterate(d, planes.taps, planes.K, argument_of(nullptr, q_next), rows, z, u_next,
-                          rows_next, stream);
+                          rows_next, stream, 1, star_only);
   }
 };
 
 // A chain of forward iterations from some u_t (u_0, or a checkpoint): iterate() step by
 // step, or, where pipelined, iterate_from_rows() with the row pass of the current iterate
 // in rows.a_g and the next one's written to P (unless the step is the last, which writes
-// z), the two buffers then swapped. There u_next may be null where no one reads u_{t+1}:
-// the chain carries its rows. The forward and the backward's recomputation both step
+// z), the two buffers then swapped. There u_next may be null where no one reads u_{t+1}
+// (the chain carries its rows), or, with star_only, get SS-STD's star planes alone (the
+// next dual step reads no other). The forward and the backward's recomputation both step
 // through one, so that a recomputed iterate is the forward's bit for bit.
 template <typename T>
 struct Chain {
@@ -298,7 +299,7 @@ struct Chain {
   bool started = false;
   Tensor weight_sums;  // VP-STD's shares of S, where pipelined
 
-  void step(const T* u, const T* q, T* q_next, T* z, T* u_next) {
+  void step(const T* u, const T* q, T* q_next, T* z, T* u_next, bool star_only = false) {
     if (!run.pipelined) return run.iterate(u, q, q_next, rows, P, w, z, u_next);
     if (!started) {
       std_pipeline::start_rows(run.d, run.planes.taps, run.planes.K, u, rows.a_g, run.stream);
@@ -308,7 +309,7 @@ struct Chain {
     }
     started = true;
     run.iterate_from_rows(u, q, q_next, rows.a_g, z ? nullptr : P, z, u_next,
-                          ptr_or_null<double>(weight_sums));
+                          ptr_or_null<double>(weight_sums), star_only);
     std::swap(rows.a_g, P);
   }
 };
@@ -350,16 +351,18 @@ Tensor forward(const StdFusedProblem& pb, StdFusedSaved& saved) {
   // z_0 = o / eps, u_0 = softmax(z_0)
   run.argument_softmax(run.argument_of(nullptr, nullptr), ptr<T>(z), iters > 0 ? u_at(0) : nullptr);
   if (iters > 0 && keep) kept_u.commit(0, u_at(0));
-  // u_{t+1} goes to memory where the backward keeps it, SS-STD's dual step reads its star
-  // plane, or the passes blur it; the one-kernel iteration of STD and VP-STD reads only
-  // the rows it carries (4 B an element an iteration less: inference, checkpoints).
-  const bool every_u = pb.prior == StdPrior::SS || !run.pipelined;
+  // u_{t+1} goes to memory where the backward keeps it or the passes blur it, and its star
+  // planes where SS-STD's next dual step reads them; the one-kernel iteration reads only
+  // the rows it carries (4 (1 - 1/C) B an element an iteration less: inference,
+  // checkpoints).
+  const bool ss = pb.prior == StdPrior::SS;
   Chain<T> chain{run, rows, ptr_or_null<T>(P), ptr_or_null<T>(w)};
   T* u = iters > 0 ? u_at(0) : nullptr;
   for (int64_t t = 0; t < iters; ++t) {
-    T* u_next = t + 1 < iters && (every_u || kept(t + 1)) ? u_at(t + 1) : nullptr;
+    const bool whole = t + 1 < iters && (kept(t + 1) || !run.pipelined);
+    T* u_next = whole || (t + 1 < iters && ss) ? u_at(t + 1) : nullptr;
     T* z_out = t + 1 == iters ? ptr<T>(z) : nullptr;
-    chain.step(u, q_at(t), q_at(t + 1), z_out, u_next);
+    chain.step(u, q_at(t), q_at(t + 1), z_out, u_next, !whole);
     if (u_next && kept(t + 1)) kept_u.commit((t + 1) / k, u_next);
     u = u_next;
   }

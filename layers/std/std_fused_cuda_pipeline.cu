@@ -129,13 +129,14 @@ __device__ void store_weights(const Segment& s, const Dims& d, const T* v, int64
 // Steps 1 to 3 for rows y0 .. y0 + kRows - 1 of each image. Without u_next and rows_next,
 // z alone is written, at the segment's own pixels (the last iteration: z_T). With kWeights
 // (VP-STD's a_t and w = softmax(a_t), kRows = 1), the outputs of Weights alone.
-// The halo is computed only for rows_next. kStar: SS-STD's term in the argument; the
-// kernels without it or without kWeights go without their code and registers.
+// The halo is computed only for rows_next. kStar: SS-STD's term in the argument (and
+// star_only: u_next's planes of the star class alone); the kernels without it or without
+// kWeights go without their code and registers.
 template <typename T, int kRows, bool kStar, bool kWeights>
 __global__ void __launch_bounds__(kMaxThreads)
     iterate_kernel(Dims d, const T* __restrict__ taps, int K, Argument<T> a,
                    const T* __restrict__ rows, T* __restrict__ z, T* __restrict__ u_next,
-                   T* __restrict__ rows_next, Weights<T> weights) {
+                   T* __restrict__ rows_next, bool star_only, Weights<T> weights) {
   if constexpr (!kStar) a.q_star = nullptr;  // the compiler drops the star term's code
   T* v = shared_values<T>();
   const Segment s(d, K, kRows);
@@ -196,7 +197,7 @@ __global__ void __launch_bounds__(kMaxThreads)
         for (int c = 0; c < s.C; ++c) {
           const T* vc = v + (i * s.C + c) * s.span;  // u_{t+1} at the block's pixels
           const int64_t at = image + c * s.L + y * s.W + s.x0 + threadIdx.x;
-          if (u_next) u_next[at] = vc[threadIdx.x + s.r];
+          if (u_next && (!kStar || !star_only || c == a.star)) u_next[at] = vc[threadIdx.x + s.r];
           if (rows_next) rows_next[at] = row_pass(s, taps + c * K, K, vc, OneMinusTwoU<T>{});
         }
       }
@@ -335,10 +336,11 @@ int threads_for(int64_t K) { return static_cast<int>((kSegment + K - 1 + 31) / 3
 
 template <typename T, int kRows, bool kStar, bool kWeights = false>
 void launch_iterate(const Dims& d, const T* taps, int64_t K, const Argument<T>& a, const T* rows,
-                    T* z, T* u_next, T* rows_next, Weights<T> weights, cudaStream_t stream) {
+                    T* z, T* u_next, T* rows_next, bool star_only, Weights<T> weights,
+                    cudaStream_t stream) {
   iterate_kernel<T, kRows, kStar, kWeights>
       <<<grid_for(d, kRows), threads_for(K), shared_bytes(d.C, K, sizeof(T), kRows), stream>>>(
-          d, taps, static_cast<int>(K), a, rows, z, u_next, rows_next, weights);
+          d, taps, static_cast<int>(K), a, rows, z, u_next, rows_next, star_only, weights);
   TDSEG_LAUNCH_CHECK();
 }
 
@@ -383,18 +385,18 @@ void adjoint(const Dims& d, const T* taps, int64_t K, T lambda, T eps, const T* 
 
 template <typename T>
 void iterate(const Dims& d, const T* taps, int64_t K, const Argument<T>& a, const T* rows, T* z,
-             T* u_next, T* rows_next, cudaStream_t stream, int rows_per_block) {
+             T* u_next, T* rows_next, cudaStream_t stream, int rows_per_block, bool star_only) {
   check<ValueError>(rows_per_block == 1 || rows_per_block == 2,
                     "std (cuda): rows a block must be 1 or 2, not ", rows_per_block);
   const bool star = a.q_star != nullptr;
   if (rows_per_block == 1 && !star)
-    launch_iterate<T, 1, false>(d, taps, K, a, rows, z, u_next, rows_next, {}, stream);
+    launch_iterate<T, 1, false>(d, taps, K, a, rows, z, u_next, rows_next, false, {}, stream);
   if (rows_per_block == 1 && star)
-    launch_iterate<T, 1, true>(d, taps, K, a, rows, z, u_next, rows_next, {}, stream);
+    launch_iterate<T, 1, true>(d, taps, K, a, rows, z, u_next, rows_next, star_only, {}, stream);
   if (rows_per_block == 2 && !star)
-    launch_iterate<T, 2, false>(d, taps, K, a, rows, z, u_next, rows_next, {}, stream);
+    launch_iterate<T, 2, false>(d, taps, K, a, rows, z, u_next, rows_next, false, {}, stream);
   if (rows_per_block == 2 && star)
-    launch_iterate<T, 2, true>(d, taps, K, a, rows, z, u_next, rows_next, {}, stream);
+    launch_iterate<T, 2, true>(d, taps, K, a, rows, z, u_next, rows_next, star_only, {}, stream);
 }
 
 int64_t weight_sum_blocks(const Dims& d) { return grid_for(d, 1).x; }
@@ -403,15 +405,15 @@ template <typename T>
 void weight_sums(const Dims& d, const T* taps, int64_t K, const Argument<T>& a, const T* rows,
                  double* sums, cudaStream_t stream) {
   launch_iterate<T, 1, false, true>(d, taps, K, a, rows, static_cast<T*>(nullptr),
-                                    static_cast<T*>(nullptr), static_cast<T*>(nullptr), {sums},
-                                    stream);
+                                    static_cast<T*>(nullptr), static_cast<T*>(nullptr), false,
+                                    {sums}, stream);
 }
 
 template <typename T>
 void vp_weights(const Dims& d, const T* taps, int64_t K, const Argument<T>& a, const T* rows,
                 const T* gz, T* w, double* sums, cudaStream_t stream) {
   launch_iterate<T, 1, false, true>(d, taps, K, a, rows, static_cast<T*>(nullptr),
-                                    static_cast<T*>(nullptr), static_cast<T*>(nullptr),
+                                    static_cast<T*>(nullptr), static_cast<T*>(nullptr), false,
                                     Weights<T>{sums, w, gz}, stream);
 }
 
@@ -428,7 +430,7 @@ void vp_fold_rows(const Dims& d, const T* taps, int64_t K, T lambda, T eps, cons
 #define TDSEG_STD_PIPELINE(T)                                                                  \
   template void start_rows<T>(const Dims&, const T*, int64_t, const T*, T*, cudaStream_t);     \
   template void iterate<T>(const Dims&, const T*, int64_t, const Argument<T>&, const T*, T*, \
-                           T*, T*, cudaStream_t, int);                                        \
+                           T*, T*, cudaStream_t, int, bool);                                  \
   template void start_adjoint<T>(const Dims&, const T*, int64_t, T, T, const T*, T*, T*,     \
                                  cudaStream_t);                                               \
   template void adjoint<T>(const Dims&, const T*, int64_t, T, T, const T*, const T*, const T*, \

@@ -46,13 +46,14 @@ void start_rows(const std_device::Dims& d, const T* taps, int64_t K, const T* u,
                 cudaStream_t stream);
 
 // One iteration from rows_t (the argument a without P: the kernel term comes from rows):
-// z_{t+1} when z is not null, u_{t+1} when u_next is not null, rows_{t+1} when rows_next
-// is not null. rows_next must not overlap rows. rows_per_block is 1 or 2
+// z_{t+1} when z is not null, u_{t+1} when u_next is not null (with star_only and SS-STD's
+// term in a, its planes of class a.star alone, which the next dual step reads), rows_{t+1}
+// when rows_next is not null. rows_next must not overlap rows. rows_per_block is 1 or 2
 // (tools/kernels/blur_softmax_versions.cu times both).
 template <typename T>
 void iterate(const std_device::Dims& d, const T* taps, int64_t K,
              const std_device::Argument<T>& a, const T* rows, T* z, T* u_next, T* rows_next,
-             cudaStream_t stream, int rows_per_block = 1);
+             cudaStream_t stream, int rows_per_block = 1, bool star_only = false);
 
 // VP-STD's first half of an iteration (eq. 10) from rows_t: a_t = (o - lambda P_t + q_t)
 // / eps (a with q_plane = q_t), w = softmax(a_t), and of w only its sums over pixel blocks,

@@ -64,9 +64,13 @@ const Head kHeads[] = {
 //                                     gz_t (rows, u_t in, gz_t out: 3)
 //   SS-STD adds per iteration         forward 8 / C, backward 14 / C ([N, H, W] arrays,
 //                                     and gz_t's star class)
-//   checkpoints (SS-STD's T = 50)     the backward recomputes T - ceil(T / k) iterations,
-//                                     a forward iteration's values each (k = 8: 43 of 50),
-//                                     and each segment's first rows (2)
+//   checkpoints (SS-STD's T = 50)     where u_{t+1} is no checkpoint the forward writes
+//                                     only its star planes (1 - 1 / C less; STD's and
+//                                     VP-STD's nothing, 1 less; k = 8: 43 of 49
+//                                     iterations); the backward recomputes
+//                                     T - ceil(T / k) iterations, a forward iteration's
+//                                     values each (43 of 50), and each segment's first
+//                                     rows (2)
 //   STD composed                      no model (a chain of generic ops): n/a
 struct Traffic {
   double forward = 0, backward = 0;
@@ -94,7 +98,9 @@ std::optional<Traffic> values_moved(const Head& h, const StdConfig& c, const Sha
     recomputed += static_cast<double>(len - 1);
     if (len > 1) first_rows += 2;
   }
-  t.forward += 3 + 2 + iteration * T - 1;
+  const double unkept = recomputed;  // u_1 .. u_{T-1} not at a checkpoint
+  const double unkept_write = h.prior == StdPrior::SS ? 1 - 1 / C : 1;
+  t.forward += 3 + 2 + iteration * T - 1 - unkept * unkept_write;
   t.backward += (vp ? 5 : 4) + backward_iteration * T + iteration * recomputed + first_rows;
   return t;
 }
