@@ -301,13 +301,12 @@ struct Chain {
 
   void step(const T* u, const T* q, T* q_next, T* z, T* u_next, bool star_only = false) {
     if (!run.pipelined) return run.iterate(u, q, q_next, rows, P, w, z, u_next);
-    if (!started) {
+    if (!started)
       std_pipeline::start_rows(run.d, run.planes.taps, run.planes.K, u, rows.a_g, run.stream);
-      if (run.pb.prior == StdPrior::VP)
-        weight_sums = run.buffer(run.d.N * run.d.C * std_pipeline::weight_sum_blocks(run.d),
-                                 DType::Float64);
-    }
     started = true;
+    if (run.pb.prior == StdPrior::VP && !weight_sums.defined())
+      weight_sums = run.buffer(run.d.N * run.d.C * std_pipeline::weight_sum_blocks(run.d),
+                               DType::Float64);
     run.iterate_from_rows(u, q, q_next, rows.a_g, z ? nullptr : P, z, u_next,
                           ptr_or_null<double>(weight_sums), star_only);
     std::swap(rows.a_g, P);
@@ -348,16 +347,25 @@ Tensor forward(const StdFusedProblem& pb, StdFusedSaved& saved) {
   const Tensor w = pb.prior == StdPrior::VP ? run.buffer(n) : Tensor();
   const Rows<T> rows{ptr_or_null<T>(a_g), nullptr, ptr_or_null<T>(b_g), nullptr};
 
-  // z_0 = o / eps, u_0 = softmax(z_0)
-  run.argument_softmax(run.argument_of(nullptr, nullptr), ptr<T>(z), iters > 0 ? u_at(0) : nullptr);
-  if (iters > 0 && keep) kept_u.commit(0, u_at(0));
   // u_{t+1} goes to memory where the backward keeps it or the passes blur it, and its star
   // planes where SS-STD's next dual step reads them; the one-kernel iteration reads only
   // the rows it carries (4 (1 - 1/C) B an element an iteration less: inference,
   // checkpoints).
   const bool ss = pb.prior == StdPrior::SS;
   Chain<T> chain{run, rows, ptr_or_null<T>(P), ptr_or_null<T>(w)};
-  T* u = iters > 0 ? u_at(0) : nullptr;
+  // z_0 = o / eps, u_0 = softmax(z_0); where the chain carries rows, the row pass of
+  // 1 - 2u_0 it starts from in the same kernel (8 B an element less), and u_0 only where
+  // it is read.
+  T* u = iters > 0 && (keep || ss || !run.pipelined) ? u_at(0) : nullptr;
+  if (iters > 0 && run.pipelined) {
+    std_pipeline::iterate(d, run.planes.taps, run.planes.K, run.argument_of(nullptr, nullptr),
+                          static_cast<const T*>(nullptr), static_cast<T*>(nullptr), u, rows.a_g,
+                          run.stream);
+    chain.started = true;
+  } else {
+    run.argument_softmax(run.argument_of(nullptr, nullptr), iters > 0 ? nullptr : ptr<T>(z), u);
+  }
+  if (u && keep) kept_u.commit(0, u);
   for (int64_t t = 0; t < iters; ++t) {
     const bool whole = t + 1 < iters && (kept(t + 1) || !run.pipelined);
     T* u_next = whole || (t + 1 < iters && ss) ? u_at(t + 1) : nullptr;
@@ -385,7 +393,6 @@ StdFusedGrads backward(const StdFusedProblem& pb, const StdFusedSaved& saved, co
   const double inv_eps = 1.0 / static_cast<double>(run.eps);
 
   StdFusedGrads g;
-  g.o = Tensor::zeros(pb.o.shape(), dtype_of<T>(), pb.o.device());
   // dL/dz_t: in two buffers, in turn, for the tile kernel (it reads gz_{t+1}'s neighbours
   // while it writes gz_t; VP-STD's folded gz' takes the one gz_t is not written to) and for
   // VP-STD's one-kernel iteration (it reads gz_{t+1} while it writes gz_t); in one for the
@@ -397,6 +404,9 @@ StdFusedGrads backward(const StdFusedProblem& pb, const StdFusedSaved& saved, co
   // and the rows there or for VP-STD's one-kernel iteration.
   const bool passes = !run.tile_backward, recompute = plan.segment > 0;
   const bool one_kernel = run.tile_backward && run.pipelined, carried = one_kernel && !vp;
+  // go: its first values from the carried rows' start (std_pipeline::start_adjoint), else 0.
+  g.o = carried && pb.iters > 0 ? Tensor::empty(pb.o.shape(), dtype_of<T>(), pb.o.device())
+                                : Tensor::zeros(pb.o.shape(), dtype_of<T>(), pb.o.device());
   const Tensor gz_buffers = run.buffer((passes ? 1 : 2) * n);
   const Tensor gz_ss = one_kernel && ss ? run.buffer(n) : Tensor();
   const Tensor gP = passes ? run.buffer(n) : Tensor(), gu = passes ? run.buffer(n) : Tensor();

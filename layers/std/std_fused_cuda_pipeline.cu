@@ -150,10 +150,10 @@ __global__ void __launch_bounds__(kMaxThreads)
 #pragma unroll
       for (int i = 0; i < kRows; ++i) m[i] = -static_cast<T>(INFINITY);
       for (int c = 0; c < s.C; ++c) {
-        const T* column = rows + image + c * s.L + s.x;
+        const T* column = rows ? rows + image + c * s.L + s.x : nullptr;
         const T* g = taps + c * K;
         T P[kRows] = {};
-        for (int b = 0; b < K + kRows - 1; ++b) {  // row y0 + b - r is tap b - i of row i
+        for (int b = 0; column && b < K + kRows - 1; ++b) {  // row y0 + b - r: tap b - i of row i
           const int y = s.y0 + b - s.r;
           const T value = y >= 0 && y < s.H ? column[y * s.W] : T(0);
 #pragma unroll
@@ -165,7 +165,7 @@ __global__ void __launch_bounds__(kMaxThreads)
           if (s.y0 + i >= s.H) break;
           const int k = (s.y0 + i) * s.W + s.x;
           const int64_t at = image + c * s.L + k;
-          const T zc = std_device::argument(a, d, n, c, k, at, true, P[i]);
+          const T zc = std_device::argument(a, d, n, c, k, at, rows != nullptr, P[i]);
           if (z && s.own()) z[at] = zc;
           v[(i * s.C + c) * s.span + threadIdx.x] = zc;
           m[i] = m[i] < zc ? zc : m[i];
@@ -205,7 +205,7 @@ __global__ void __launch_bounds__(kMaxThreads)
   }
 }
 
-// The start of a chain: rows = the row pass of f(in), and go += in / eps where go is not
+// The start of a chain: rows = the row pass of f(in), and go = in / eps where go is not
 // null (the backward's: in = gz_T). By row_pass, as the iterations compute their rows.
 template <typename T, typename F>
 __global__ void __launch_bounds__(kMaxThreads)
@@ -223,7 +223,7 @@ __global__ void __launch_bounds__(kMaxThreads)
     if (!writes(s, s.y0)) continue;
     for (int c = 0; c < s.C; ++c) {
       const int64_t at = image + c * s.L + s.y0 * s.W + s.x0 + threadIdx.x;
-      if (go) go[at] += in[at] / eps;
+      if (go) go[at] = in[at] / eps;
       rows[at] = row_pass(s, taps + c * K, K, v + c * s.span, f);
     }
   }

@@ -45,7 +45,8 @@ template <typename T>
 void start_rows(const std_device::Dims& d, const T* taps, int64_t K, const T* u, T* rows,
                 cudaStream_t stream);
 
-// One iteration from rows_t (the argument a without P: the kernel term comes from rows):
+// One iteration from rows_t (the argument a without P: the kernel term comes from rows;
+// rows null: none, the start z_0 = o / eps, u_0, rows_0 in one kernel):
 // z_{t+1} when z is not null, u_{t+1} when u_next is not null (with star_only and SS-STD's
 // term in a, its planes of class a.star alone, which the next dual step reads), rows_{t+1}
 // when rows_next is not null. rows_next must not overlap rows. rows_per_block is 1 or 2
@@ -65,8 +66,8 @@ void weight_sums(const std_device::Dims& d, const T* taps, int64_t K,
                  const std_device::Argument<T>& a, const T* rows, double* sums,
                  cudaStream_t stream);
 
-// The start of the backward's chain: go += gz / eps and rows = the row pass of
-// lambda (-gz / eps), from gz = dL/dz_T.
+// The start of the backward's chain: go = gz / eps (go's first values) and rows = the row
+// pass of lambda (-gz / eps), from gz = dL/dz_T.
 template <typename T>
 void start_adjoint(const std_device::Dims& d, const T* taps, int64_t K, T lambda, T eps,
                    const T* gz, T* go, T* rows, cudaStream_t stream);

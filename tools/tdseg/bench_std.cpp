@@ -44,16 +44,16 @@ const Head kHeads[] = {
 // default memory plan (std_memory_plan: all iterates kept at T = 10, checkpoints at T = 50).
 //   cross-entropy (every row's loss)  forward reads o: 1;  backward reads o, writes do: 2
 //                                     (12 B in float32: the softmax + NLL baseline)
-//   STD fused, T iterations           forward 4 + 4 T: u_0, z_0 from o (3); the row pass
-//                                     of 1 - 2u_0 (2); per iteration one kernel reads the
-//                                     rows and o, writes u_{t+1} and its rows (4), the last
+//   STD fused, T iterations           forward 2 + 4 T: u_0 and the row pass of 1 - 2u_0
+//                                     from o (3); per iteration one kernel reads the rows
+//                                     and o, writes u_{t+1} and its rows (4), the last
 //                                     z_T alone (3)
-//                                     backward 4 + 5 T: go zeroed (1), go += gz_T / eps
-//                                     and the row pass of gP_T (4); per iteration one
-//                                     kernel reads the rows, u_t, go, writes go and the
-//                                     next rows (5), the last no rows (4)
-//                                     (176 B and 216 B at T = 10)
-//   VP-STD                            forward 4 + 6 T: as STD's, with a first kernel an
+//                                     backward 2 + 5 T: go = gz_T / eps and the row pass
+//                                     of gP_T (3); per iteration one kernel reads the
+//                                     rows, u_t, go, writes go and the next rows (5), the
+//                                     last no rows (4)
+//                                     (168 B and 208 B at T = 10)
+//   VP-STD                            forward 2 + 6 T: as STD's, with a first kernel an
 //                                     iteration for w = softmax(a_t), which reads the rows
 //                                     and o and leaves only S's shares (2)
 //                                     backward 5 + 14 T: go zeroed, then z_0's step (5);
@@ -100,8 +100,8 @@ std::optional<Traffic> values_moved(const Head& h, const StdConfig& c, const Sha
   }
   const double unkept = recomputed;  // u_1 .. u_{T-1} not at a checkpoint
   const double unkept_write = h.prior == StdPrior::SS ? 1 - 1 / C : 1;
-  t.forward += 3 + 2 + iteration * T - 1 - unkept * unkept_write;
-  t.backward += (vp ? 5 : 4) + backward_iteration * T + iteration * recomputed + first_rows;
+  t.forward += 3 + iteration * T - 1 - unkept * unkept_write;
+  t.backward += (vp ? 5 : 2) + backward_iteration * T + iteration * recomputed + first_rows;
   return t;
 }
 
