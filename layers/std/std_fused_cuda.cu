@@ -404,9 +404,10 @@ StdFusedGrads backward(const StdFusedProblem& pb, const StdFusedSaved& saved, co
   // and the rows there or for VP-STD's one-kernel iteration.
   const bool passes = !run.tile_backward, recompute = plan.segment > 0;
   const bool one_kernel = run.tile_backward && run.pipelined, carried = one_kernel && !vp;
-  // go: its first values from the carried rows' start (std_pipeline::start_adjoint), else 0.
-  g.o = carried && pb.iters > 0 ? Tensor::empty(pb.o.shape(), dtype_of<T>(), pb.o.device())
-                                : Tensor::zeros(pb.o.shape(), dtype_of<T>(), pb.o.device());
+  // go: its first values from the one-kernel iteration's first step back
+  // (std_pipeline::start_adjoint, vp_fold_rows), else 0.
+  g.o = one_kernel && pb.iters > 0 ? Tensor::empty(pb.o.shape(), dtype_of<T>(), pb.o.device())
+                                   : Tensor::zeros(pb.o.shape(), dtype_of<T>(), pb.o.device());
   const Tensor gz_buffers = run.buffer((passes ? 1 : 2) * n);
   const Tensor gz_ss = one_kernel && ss ? run.buffer(n) : Tensor();
   const Tensor gP = passes ? run.buffer(n) : Tensor(), gu = passes ? run.buffer(n) : Tensor();
@@ -465,6 +466,7 @@ StdFusedGrads backward(const StdFusedProblem& pb, const StdFusedSaved& saved, co
   T* rows_now = carried ? ptr<T>(gz_buffers) : nullptr;
   T* rows_next = carried ? ptr<T>(gz_buffers) + n : nullptr;
   bool started = false;  // whether a step has run (the one-kernel chain has its rows)
+  bool z0_added = false;  // whether go has gz_0 / eps (z_0 = o / eps) from the last step
   // Iteration t back, from gz = dL/dz_{t+1} to dL/dz_t, given u_t, q_t and q_{t+1}; the
   // last is t = 0.
   auto step_back = [&](const T* u, const T* q, const T* q_next, bool last) {
@@ -489,12 +491,15 @@ StdFusedGrads backward(const StdFusedProblem& pb, const StdFusedSaved& saved, co
                                      ptr<T>(dS), ptr<double>(eps_part), run.eps, pb.floor,
                                      stream);
       std_pipeline::vp_fold_rows(d, run.planes.taps, run.planes.K, run.lambda, run.eps,
-                                 ptr<T>(w), ptr<T>(dS), gz, ptr<T>(g.o), u_rows, plane_sums,
-                                 stream);
+                                 ptr<T>(w), ptr<T>(dS), gz, ptr<T>(g.o), !started, u_rows,
+                                 plane_sums, stream);
       std_prior::vp_dual_from_ga_sums(d, plane_sums, share_blocks, ptr<T>(gq), run.eps, stream);
+      // gz_t, or at t = 0 z_0's step: go += gz_0 / eps at once
       std_pipeline::adjoint(d, run.planes.taps, run.planes.K, run.lambda, run.eps, u_rows, u,
-                            static_cast<const T*>(nullptr), 0, static_cast<T*>(nullptr),
-                            static_cast<T*>(nullptr), gz_next, stream);
+                            static_cast<const T*>(nullptr), 0, last ? ptr<T>(g.o) : nullptr,
+                            static_cast<T*>(nullptr), last ? nullptr : gz_next, stream);
+      started = true;
+      z0_added = last;
       gz = gz_next;
       return;
     }
@@ -507,6 +512,7 @@ StdFusedGrads backward(const StdFusedProblem& pb, const StdFusedSaved& saved, co
       std_pipeline::adjoint(d, run.planes.taps, run.planes.K, run.lambda, run.eps, rows_now, u,
                             ss ? ptr<T>(star_div) : nullptr, pb.star, ptr<T>(g.o),
                             last ? nullptr : rows_next, gz_out, stream);
+      z0_added = last;
       std::swap(rows_now, rows_next);
       if (gz_out) gz = gz_out;
       return;
@@ -586,9 +592,9 @@ StdFusedGrads backward(const StdFusedProblem& pb, const StdFusedSaved& saved, co
                 j == 0 ? q_c : seg_q_at(j), j + 1 == len ? q_end : seg_q_at(j + 1),
                 c_index == 0 && j == 0);
   }
-  // z_0 = o / eps: go += gz_0 / eps, which the carried rows' chain has added already (only
-  // dL/do is asked for there).
-  if (!(carried && started)) {
+  // z_0 = o / eps: go += gz_0 / eps, which the one-kernel iteration's last step has added
+  // already (only dL/do is asked for there).
+  if (!z0_added) {
     const int blocks = partial_blocks(n);
     first_argument_backward_kernel<<<blocks, kThreads, 0, stream>>>(n, gz, ptr<T>(pb.o),
                                                                     ptr<T>(g.o), run.eps, sums);

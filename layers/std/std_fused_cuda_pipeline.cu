@@ -284,13 +284,14 @@ __global__ void __launch_bounds__(kMaxThreads)
 // VP-STD's fold (std_pipeline::vp_fold_rows): thread j computes ga at its pixel of the
 // span from w and dS (vp_fold's arithmetic: ga_c = w_c (dS_c - sum_k w_k dS_k), the sum in
 // double), the block adds its own pixels' ga per class, then gz' = gz + ga; each of the
-// first 128 threads adds gz' / eps to go and writes the row pass of lambda (-gz' / eps).
+// first 128 threads adds gz' / eps to go (sets go to it where first) and writes the row pass
+// of lambda (-gz' / eps).
 template <typename T>
 __global__ void __launch_bounds__(kMaxThreads)
     vp_fold_rows_kernel(Dims d, const T* __restrict__ taps, int K, T lambda, T eps,
                         const T* __restrict__ w, const T* __restrict__ dS,
-                        const T* __restrict__ gz, T* __restrict__ go, T* __restrict__ rows,
-                        double* __restrict__ ga_sums) {
+                        const T* __restrict__ gz, T* __restrict__ go, bool first,
+                        T* __restrict__ rows, double* __restrict__ ga_sums) {
   T* v = shared_values<T>();
   const Segment s(d, K, 1);
   const int y = s.y0;
@@ -315,7 +316,8 @@ __global__ void __launch_bounds__(kMaxThreads)
     for (int c = 0; c < s.C; ++c) {
       const T* vc = v + c * s.span;  // gz' at the block's pixels
       const int64_t at = image + c * s.L + y * s.W + s.x0 + threadIdx.x;
-      go[at] += vc[threadIdx.x + s.r] / eps;
+      const T g = vc[threadIdx.x + s.r] / eps;
+      go[at] = first ? g : go[at] + g;
       rows[at] = row_pass(s, taps + c * K, K, vc, std_device::HeadGradient<T>{lambda, eps});
     }
   }
@@ -419,11 +421,11 @@ void vp_weights(const Dims& d, const T* taps, int64_t K, const Argument<T>& a, c
 
 template <typename T>
 void vp_fold_rows(const Dims& d, const T* taps, int64_t K, T lambda, T eps, const T* w,
-                  const T* dS, const T* gz, T* go, T* rows, double* ga_sums,
+                  const T* dS, const T* gz, T* go, bool first, T* rows, double* ga_sums,
                   cudaStream_t stream) {
   const size_t bytes = shared_bytes(d.C, K, sizeof(T), 1);
   vp_fold_rows_kernel<<<grid_for(d, 1), threads_for(K), bytes, stream>>>(
-      d, taps, static_cast<int>(K), lambda, eps, w, dS, gz, go, rows, ga_sums);
+      d, taps, static_cast<int>(K), lambda, eps, w, dS, gz, go, first, rows, ga_sums);
   TDSEG_LAUNCH_CHECK();
 }
 
@@ -440,7 +442,7 @@ void vp_fold_rows(const Dims& d, const T* taps, int64_t K, T lambda, T eps, cons
   template void vp_weights<T>(const Dims&, const T*, int64_t, const Argument<T>&, const T*,   \
                               const T*, T*, double*, cudaStream_t);                           \
   template void vp_fold_rows<T>(const Dims&, const T*, int64_t, T, T, const T*, const T*,     \
-                                const T*, T*, T*, double*, cudaStream_t);
+                                const T*, T*, bool, T*, double*, cudaStream_t);
 TDSEG_STD_PIPELINE(float)
 TDSEG_STD_PIPELINE(double)
 #undef TDSEG_STD_PIPELINE

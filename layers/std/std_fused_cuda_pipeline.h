@@ -93,13 +93,14 @@ void vp_weights(const std_device::Dims& d, const T* taps, int64_t K,
                 cudaStream_t stream);
 
 // Then, with dL/dS per plane in dS [N, C]: ga = w (dS - sum_c w dS) through the softmax,
-// gz' = gz + ga, go += gz' / eps and rows = the row pass of lambda (-gz' / eps), which
-// adjoint reads; and the shares of ga's plane sums into ga_sums[(n C + c) B + b] (the
-// dual's gradient: std_prior::vp_dual_from_ga_sums). vp_fold's and the tile kernel's
-// arithmetic. Reads w, gz, go, writes go and rows: 20 B per element.
+// gz' = gz + ga, go += gz' / eps (go = gz' / eps, its first values, where first) and
+// rows = the row pass of lambda (-gz' / eps), which adjoint reads; and the shares of ga's
+// plane sums into ga_sums[(n C + c) B + b] (the dual's gradient:
+// std_prior::vp_dual_from_ga_sums). vp_fold's and the tile kernel's arithmetic. Reads w,
+// gz, go, writes go and rows: 20 B per element (16 where first).
 template <typename T>
 void vp_fold_rows(const std_device::Dims& d, const T* taps, int64_t K, T lambda, T eps,
-                  const T* w, const T* dS, const T* gz, T* go, T* rows, double* ga_sums,
-                  cudaStream_t stream);
+                  const T* w, const T* dS, const T* gz, T* go, bool first, T* rows,
+                  double* ga_sums, cudaStream_t stream);
 
 }  // namespace tdseg::cuda::std_pipeline

@@ -56,12 +56,13 @@ const Head kHeads[] = {
 //   VP-STD                            forward 2 + 6 T: as STD's, with a first kernel an
 //                                     iteration for w = softmax(a_t), which reads the rows
 //                                     and o and leaves only S's shares (2)
-//                                     backward 5 + 14 T: go zeroed, then z_0's step (5);
-//                                     per iteration the row pass of 1 - 2u_t (2); w and
+//                                     backward 14 T: per iteration the row pass of
+//                                     1 - 2u_t (2); w and
 //                                     the shares of the planes' sums of w and gz (rows, o,
 //                                     gz in, w out: 4); ga folded into gz, go += gz' / eps
-//                                     and the rows of gP' (w, gz, go in, go, rows out: 5);
-//                                     gz_t (rows, u_t in, gz_t out: 3)
+//                                     and the rows of gP' (w, gz, go in, go, rows out: 5;
+//                                     the first sets go: 4); gz_t (rows, u_t in, gz_t
+//                                     out: 3; the last adds gz_0 / eps to go instead: 4)
 //   SS-STD adds per iteration         forward 8 / C, backward 14 / C ([N, H, W] arrays,
 //                                     and gz_t's star class)
 //   checkpoints (SS-STD's T = 50)     where u_{t+1} is no checkpoint the forward writes
@@ -101,7 +102,7 @@ std::optional<Traffic> values_moved(const Head& h, const StdConfig& c, const Sha
   const double unkept = recomputed;  // u_1 .. u_{T-1} not at a checkpoint
   const double unkept_write = h.prior == StdPrior::SS ? 1 - 1 / C : 1;
   t.forward += 3 + iteration * T - 1 - unkept * unkept_write;
-  t.backward += (vp ? 5 : 2) + backward_iteration * T + iteration * recomputed + first_rows;
+  t.backward += (vp ? 0 : 2) + backward_iteration * T + iteration * recomputed + first_rows;
   return t;
 }
 
