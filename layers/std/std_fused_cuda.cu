@@ -465,7 +465,7 @@ StdFusedGrads backward(const StdFusedProblem& pb, const StdFusedSaved& saved, co
   // The one-kernel iteration's rows of gP: now (gP_{t+1}'s) and next (gP_t's), in turn.
   T* rows_now = carried ? ptr<T>(gz_buffers) : nullptr;
   T* rows_next = carried ? ptr<T>(gz_buffers) + n : nullptr;
-  bool started = false;  // whether a step has run (the one-kernel chain has its rows)
+  bool started = false;  // whether a step back has run (the carried rows exist; VP-STD: go)
   bool z0_added = false;  // whether go has gz_0 / eps (z_0 = o / eps) from the last step
   // Iteration t back, from gz = dL/dz_{t+1} to dL/dz_t, given u_t, q_t and q_{t+1}; the
   // last is t = 0.

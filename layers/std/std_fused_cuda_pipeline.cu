@@ -126,8 +126,9 @@ __device__ void store_weights(const Segment& s, const Dims& d, const T* v, int64
       out.w[row + c * s.L + threadIdx.x] = v[c * s.span + s.r + threadIdx.x];
 }
 
-// Steps 1 to 3 for rows y0 .. y0 + kRows - 1 of each image. Without u_next and rows_next,
-// z alone is written, at the segment's own pixels (the last iteration: z_T). With kWeights
+// Steps 1 to 3 for rows y0 .. y0 + kRows - 1 of each image; without rows (the forward's
+// start), no kernel term: z_0 = o / eps. Without u_next and rows_next, z alone is
+// written, at the segment's own pixels (the last iteration: z_T). With kWeights
 // (VP-STD's a_t and w = softmax(a_t), kRows = 1), the outputs of Weights alone.
 // The halo is computed only for rows_next. kStar: SS-STD's term in the argument (and
 // star_only: u_next's planes of the star class alone); the kernels without it or without
