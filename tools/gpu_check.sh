@@ -18,6 +18,7 @@
 # Last run 2026-11-25 on an H100 (cuDNN from the wheel): build 50 s, test 72 s (all
 # passed), memcheck 46 s (0 errors), bench-std 21 s, bench-step 21 s, reference 136 s;
 # racecheck takes minutes per test (GpuParity.StdFusedFloat32 did not end in 220 s).
+# bench-std has run both kernel sets (--kernels both) since: about twice as long.
 set -uo pipefail
 out=${OUT:-gpu-logs}
 logs="$out/logs"
@@ -55,7 +56,7 @@ declare -A command=(
   # racecheck is slow (over 8 minutes for the GPU tests on an H100): RACECHECK_TESTS picks.
   [racecheck]="$sanitize racecheck build-gpu/tests/tdseg_tests --gtest_filter='${RACECHECK_TESTS:-$gpu_tests}'"
   [bench-ops]="build-gpu/tdseg bench ops"
-  [bench-std]="build-gpu/tdseg bench std"
+  [bench-std]="build-gpu/tdseg bench std --kernels both"
   [bench-step]="build-gpu/tdseg bench step"
   [reference]="PYTHONUNBUFFERED=1 python3 tools/torch_reference/std_reference.py --tdseg build-gpu/tdseg
                --repeat 10 --compile none,std,vp"

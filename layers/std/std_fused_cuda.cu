@@ -35,6 +35,7 @@
 // (lambda, eps, sigma_0..C-1) on the device: run-to-run identical, and no host round trip
 // until the caller reads them.
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <utility>
@@ -65,6 +66,8 @@ using std_device::argument;
 using std_device::Slots;
 
 constexpr int kSlotLambda = 0, kSlotEps = 1, kSlotSigma = 2;  // offsets into acc
+
+std::atomic<StdKernels> g_kernels{StdKernels::OneKernel};
 
 // ---- backward kernels ---------------------------------------------------------------
 
@@ -184,7 +187,8 @@ struct Launch {
         tau(static_cast<T>(p.tau)),
         tile_backward(!p.edge.defined() && std_tile::tile_fits(p.kernel_size) &&
                       !p.need_lambda && !p.need_eps && !p.need_sigma),
-        pipelined(!p.edge.defined() && std_pipeline::fits(d, p.kernel_size, sizeof(T))) {}
+        pipelined(g_kernels == StdKernels::OneKernel && !p.edge.defined() &&
+                  std_pipeline::fits(d, p.kernel_size, sizeof(T))) {}
 
   const StdFusedProblem& pb;
   Dims d;
@@ -195,10 +199,11 @@ struct Launch {
   // weight, only dL/do asked for (VP-STD's own terms folded into its gz first). Elsewhere,
   // the separate blur passes (docs/PERFORMANCE.md has the measurements behind the choice).
   bool tile_backward;
-  // The one-kernel iteration (std_fused_cuda_pipeline.h) where it applies: without the
-  // edge weight, forward (VP-STD's in two kernels around its dual's step), and back
-  // where tile_backward (in the tile kernel's stead; VP-STD's in four kernels). Elsewhere
-  // the passes and argument_softmax, and the tile kernel.
+  // The one-kernel iteration (std_fused_cuda_pipeline.h) where it applies, unless
+  // set_std_kernels asks for the passes: without the edge weight, forward (VP-STD's in two
+  // kernels around its dual's step), and back where tile_backward (in the tile kernel's
+  // stead; VP-STD's in four kernels). Elsewhere the passes and argument_softmax, and the
+  // tile kernel.
   bool pipelined;
 
   Tensor buffer(int64_t count, DType dtype = dtype_of<T>()) const {
@@ -620,6 +625,9 @@ void check_problem(const StdFusedProblem& pb) {
 }
 
 }  // namespace
+
+void set_std_kernels(StdKernels kernels) { g_kernels = kernels; }
+StdKernels std_kernels() { return g_kernels; }
 
 Tensor std_fused_forward(const StdFusedProblem& pb, StdFusedSaved& saved) {
   check_problem(pb);

@@ -2,7 +2,7 @@
 // same forward, the same handwritten backward of the unrolled loop, the same conventions
 // and stored state, run with kernels on the logits' device and stream
 // (std_fused_cuda.cu; the blur passes in std_fused_cuda_blur.cu). std_fused() calls it
-// when the logits are on a GPU; nothing here is called directly.
+// when the logits are on a GPU; nothing here is called directly but set_std_kernels.
 //
 // Every tensor lives on o's device in o's dtype T (float32 or float64), contiguous. Sums
 // run in double, as deterministic per-block partials added in a fixed order, so a result
@@ -53,6 +53,15 @@ struct StdFusedSaved {
 struct StdFusedGrads {
   Tensor o, lambda, eps, sigma;
 };
+
+// Which kernels the op runs where both kinds apply (no edge weight): the one-kernel
+// iteration (std_fused_cuda_pipeline.h; the default), or the separate blur passes forward
+// and the tile kernel back (std_fused_cuda_tile.h), the code the H100 measured in session 4.
+// Process-wide, as cuda::set_allow_tf32: for timing one against the other in one run
+// (tdseg bench std --kernels) and testing both.
+enum class StdKernels { OneKernel, Passes };
+void set_std_kernels(StdKernels kernels);
+StdKernels std_kernels();
 
 // Runs the T iterations; returns z_T [N, C, H, W] and fills `saved`.
 Tensor std_fused_forward(const StdFusedProblem& pb, StdFusedSaved& saved);

@@ -26,6 +26,7 @@
 
 #if defined(TDSEG_WITH_CUDA)
 #include "cuda/context.h"
+#include "layers/std/std_fused_cuda.h"
 #endif
 
 namespace tdseg::testing {
@@ -231,6 +232,20 @@ TEST(GpuParity, StdFusedFloat64) {
   TDSEG_REQUIRE_GPU();
   expect_parity(DType::Float64, 1e-12, 1e-10);
 }
+
+#if defined(TDSEG_WITH_CUDA)
+// The same cases with the separate passes forward and the tile kernel back where the
+// one-kernel iteration would run (cuda::set_std_kernels: tdseg bench std --kernels times
+// both).
+TEST(GpuParity, StdFusedPassesFloat32) {
+  TDSEG_REQUIRE_GPU();
+  struct Passes {
+    Passes() { cuda::set_std_kernels(cuda::StdKernels::Passes); }
+    ~Passes() { cuda::set_std_kernels(cuda::StdKernels::OneKernel); }
+  } passes;
+  expect_parity(DType::Float32, 1e-5, 1e-5);
+}
+#endif
 
 // Without a gradient the forward keeps two iterate slots instead of T + 1.
 TEST(GpuParity, StdFusedInference) {

@@ -71,6 +71,21 @@ TEST(CliBench, OnTheGpuEveryRowRuns) {
     EXPECT_GT(r["forward_backward_ms"].get<double>(), 0);
     EXPECT_TRUE(r["peak_mib"].is_number());
   }
+  // --kernels both: the fused heads again on the passes and the tile kernel, without a
+  // byte model.
+  const nlohmann::json b =
+      tdseg_json("bench std --device cuda --shape 1,3,17,15 --repeat 1 --kernels both --json");
+  const char* keys[] = {"softmax_nll", "std_composed", "std_fused", "vp_std_fused",
+                        "ss_std_fused", "std_passes", "vp_std_passes", "ss_std_passes"};
+  ASSERT_EQ(b["rows"].size(), 8u);
+  for (int k = 0; k < 8; ++k) {
+    const nlohmann::json& r = b["rows"][k];
+    SCOPED_TRACE(keys[k]);
+    EXPECT_EQ(r["key"], keys[k]);
+    EXPECT_FALSE(r.contains("error"));
+    EXPECT_GT(r["forward_backward_ms"].get<double>(), 0);
+    EXPECT_EQ(r["bytes"].is_number(), k != 1 && k < 5);
+  }
   const nlohmann::json t = tdseg_json(
       "bench step --device cuda --model deeplabv3plus-xception-tiny --classes 3 --input 17x17 --batch 2 "
       "--head softmax --head std --repeat 1 --tf32 off --conv-search timed --json");
@@ -126,7 +141,8 @@ TEST(CliBench, BadInputExitsTwoWithOneLine) {
       "bench step --input 33x0",          "bench step --batch 1",          "bench step --device gpu",
       "bench std --device cuda:99",       "bench step --device cuda:99",   "bench ops --device cuda:99",
       "bench ops --device cpu",           "bench step --tf32 maybe",       "bench step --conv-search fast",
-      "bench ops --tf32 maybe",
+      "bench ops --tf32 maybe",           "bench std --kernels fast",
+      "bench std --device cpu --kernels both",
   };
   for (const char* c : cases) {
     SCOPED_TRACE(c);

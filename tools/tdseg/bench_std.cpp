@@ -6,14 +6,23 @@
 // clock). Beside the times: the bytes the row must move by the byte model below, the GB/s
 // that makes, its fraction of the device-to-device copy's GB/s measured in the same run,
 // and the peak of the GPU's caching allocator during the row (the logits, labels and
-// copies of the logits included; the CPU keeps no count).
+// copies of the logits included; the CPU keeps no count). On the GPU, --kernels passes
+// runs the fused heads on the separate blur passes forward and the tile kernel back
+// instead of the one-kernel iteration (cuda::set_std_kernels), and --kernels both adds
+// those rows after the others: one run times one against the other.
 #include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <iterator>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "core/ops.h"
 #include "layers/std/std_block.h"
+#if defined(TDSEG_WITH_CUDA)
+#include "layers/std/std_fused_cuda.h"
+#endif
 #include "tools/tdseg/bench_common.h"
 #include "tools/tdseg/commands.h"
 
@@ -27,6 +36,7 @@ struct Head {
   StdPrior prior;    // None: the baseline, the loss on the logits themselves
   StdImpl impl;
   int64_t iters;
+  bool passes = false;  // the fused form on the passes and the tile kernel (--kernels)
 };
 
 const Head kHeads[] = {
@@ -35,6 +45,34 @@ const Head kHeads[] = {
     {"std_fused", "STD fused", StdPrior::STD, StdImpl::Fused, 10},
     {"vp_std_fused", "VP-STD fused", StdPrior::VP, StdImpl::Fused, 10},
     {"ss_std_fused", "SS-STD fused", StdPrior::SS, StdImpl::Fused, 50},
+};
+
+// The fused heads on the passes forward and the tile kernel back (--kernels passes, both).
+const Head kPassesHeads[] = {
+    {"std_passes", "STD passes", StdPrior::STD, StdImpl::Fused, 10, true},
+    {"vp_std_passes", "VP-STD passes", StdPrior::VP, StdImpl::Fused, 10, true},
+    {"ss_std_passes", "SS-STD passes", StdPrior::SS, StdImpl::Fused, 50, true},
+};
+
+// The rows of --kernels one, passes or both.
+std::vector<Head> heads_for(const std::string& kernels) {
+  std::vector<Head> heads(std::begin(kHeads), std::end(kHeads));
+  if (kernels == "passes") heads.resize(2);  // the baseline and STD composed
+  if (kernels != "one") heads.insert(heads.end(), std::begin(kPassesHeads), std::end(kPassesHeads));
+  return heads;
+}
+
+// While a row runs: the kernels it names; then the one-kernel iteration again.
+struct KernelChoice {
+  explicit KernelChoice(bool passes) { set(passes); }
+  ~KernelChoice() { set(false); }
+  static void set(bool passes) {
+#if defined(TDSEG_WITH_CUDA)
+    cuda::set_std_kernels(passes ? cuda::StdKernels::Passes : cuda::StdKernels::OneKernel);
+#else
+    (void)passes;
+#endif
+  }
 };
 
 // The byte model: values per element of [N, C, H, W] that a row must move between the
@@ -73,6 +111,8 @@ const Head kHeads[] = {
 //                                     values each (43 of 50), and each segment's first
 //                                     rows (2)
 //   STD composed                      no model (a chain of generic ops): n/a
+//   the passes rows                   no model here: docs/PERFORMANCE.md counts them
+//                                     (STD at T = 10: 296 B forward, 220 back)
 struct Traffic {
   double forward = 0, backward = 0;
 };
@@ -80,7 +120,7 @@ struct Traffic {
 std::optional<Traffic> values_moved(const Head& h, const StdConfig& c, const Shape& shape) {
   Traffic t{1, 2};  // the loss
   if (h.prior == StdPrior::None) return t;
-  if (h.impl == StdImpl::Composed) return std::nullopt;
+  if (h.impl == StdImpl::Composed || h.passes) return std::nullopt;
   const int64_t iters = h.iters;
   const double T = static_cast<double>(iters), C = static_cast<double>(shape[1]);
   // Without the edge weight (these rows' blocks) the forward runs the one-kernel iteration
@@ -134,6 +174,7 @@ struct Result {
 };
 
 Result time_head(const Head& h, const Inputs& in, Device device, int repeat) {
+  const KernelChoice kernels(h.passes);
   const StdConfig c = head_config(h);
   StdParams p = std_params(c, in.logits.size(1), in.logits.dtype());
   for (Tensor* t : {&p.lambda, &p.eps, &p.sigma}) *t = t->to(device);
@@ -186,8 +227,13 @@ int bench_std(Args& args) {
   const auto preset = args.option("preset");
   const auto shape_arg = args.option("shape");
   const std::string dtype_arg = args.option_or("dtype", "float32");
+  const std::string kernels = args.option_or("kernels", "one");
   const bool json = args.flag("json");
   args.finish(1);
+  check<UsageError>(kernels == "one" || kernels == "passes" || kernels == "both",
+                    "bench std: --kernels must be one, passes or both, got '", kernels, "'");
+  check<UsageError>(kernels == "one" || device.is_cuda(), "bench std: --kernels ", kernels,
+                    " chooses the GPU's kernels; it needs --device cuda");
   check<UsageError>(!(preset && shape_arg), "bench std: give --preset or --shape, not both");
   check<UsageError>(dtype_arg == "float32" || dtype_arg == "float64",
                     "bench std: --dtype must be float32 or float64, got '", dtype_arg, "'");
@@ -204,8 +250,9 @@ int bench_std(Args& args) {
   const Inputs in{Tensor::randn(shape, gen, dtype).to(device), labels.to(device),
                   label_extras(labels, C, StdConfig().star_class, dtype, device)};
   const double copy = copy_gbps(device, repeat);
+  const std::vector<Head> heads = heads_for(kernels);
   std::vector<Result> results;
-  for (const Head& h : kHeads) results.push_back(time_head(h, in, device, repeat));
+  for (const Head& h : heads) results.push_back(time_head(h, in, device, repeat));
 
   const double base = results[0].total_ms, elements = static_cast<double>(numel(shape));
   const double value_bytes = static_cast<double>(dtype_size(dtype));
@@ -218,7 +265,7 @@ int bench_std(Args& args) {
                 "head", "T", "saved", "fwd ms", "fwd+bwd ms", "/base", "model GB", "GB/s", "/copy",
                 "peak MiB");
   for (size_t k = 0; k < results.size(); ++k) {
-    const Head& h = kHeads[k];
+    const Head& h = heads[k];
     const Result& r = results[k];
     failed |= !r.error.empty();
     const std::optional<Traffic> values = values_moved(h, head_config(h), shape);
