@@ -12,8 +12,8 @@
 // those rows after the others: one run times one against the other.
 #include <algorithm>
 #include <cstdio>
-#include <nlohmann/json.hpp>
 #include <iterator>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -95,12 +95,12 @@ struct KernelChoice {
 //                                     iteration for w = softmax(a_t), which reads the rows
 //                                     and o and leaves only S's shares (2)
 //                                     backward 14 T: per iteration the row pass of
-//                                     1 - 2u_t (2); w and
-//                                     the shares of the planes' sums of w and gz (rows, o,
-//                                     gz in, w out: 4); ga folded into gz, go += gz' / eps
-//                                     and the rows of gP' (w, gz, go in, go, rows out: 5;
-//                                     the first sets go: 4); gz_t (rows, u_t in, gz_t
-//                                     out: 3; the last adds gz_0 / eps to go instead: 4)
+//                                     1 - 2u_t (2); w and the shares of the planes' sums
+//                                     of w and gz (rows, o, gz in, w out: 4); ga folded
+//                                     into gz, go += gz' / eps and the rows of gP' (w, gz,
+//                                     go in, go, rows out: 5; the first sets go: 4); gz_t
+//                                     (rows, u_t in, gz_t out: 3; the last adds gz_0 / eps
+//                                     to go instead: 4)
 //   SS-STD adds per iteration         forward 8 / C, backward 14 / C ([N, H, W] arrays,
 //                                     and gz_t's star class)
 //   checkpoints (SS-STD's T = 50)     where u_{t+1} is no checkpoint the forward writes
