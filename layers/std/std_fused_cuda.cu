@@ -627,7 +627,6 @@ void check_problem(const StdFusedProblem& pb) {
 }  // namespace
 
 void set_std_kernels(StdKernels kernels) { g_kernels = kernels; }
-StdKernels std_kernels() { return g_kernels; }
 
 Tensor std_fused_forward(const StdFusedProblem& pb, StdFusedSaved& saved) {
   check_problem(pb);

@@ -61,7 +61,6 @@ struct StdFusedGrads {
 // (tdseg bench std --kernels) and testing both.
 enum class StdKernels { OneKernel, Passes };
 void set_std_kernels(StdKernels kernels);
-StdKernels std_kernels();
 
 // Runs the T iterations; returns z_T [N, C, H, W] and fills `saved`.
 Tensor std_fused_forward(const StdFusedProblem& pb, StdFusedSaved& saved);

@@ -61,6 +61,22 @@ struct HeadGradient {
   }
 };
 
+// ---- VP-STD's softmax backward -------------------------------------------------------
+
+// Through w = softmax(a_t) at one pixel of image n, its class 0 element at `base` of
+// [N, C, L] (softmax_backward_cpu): ga_c = w_c (dS_c - sum_k w_k dS_k) with dS [N, C], the
+// sum in double; fn(c, i, ga_c) for each class c and its element i = base + c L.
+// std_fused_cuda_priors.cu's VP backward and std_fused_cuda_pipeline.cu's fold share it.
+template <typename T, typename Fn>
+__device__ inline void vp_ga_at(const Dims& d, const T* w, const T* dS, int64_t n,
+                                int64_t base, Fn&& fn) {
+  const T* dSn = dS + n * d.C;
+  double s = 0;
+  for (int64_t c = 0, i = base; c < d.C; ++c, i += d.L) s += static_cast<double>(dSn[c]) * w[i];
+  for (int64_t c = 0, i = base; c < d.C; ++c, i += d.L)
+    fn(c, i, static_cast<T>(w[i] * (dSn[c] - s)));
+}
+
 // ---- the argument of a softmax ------------------------------------------------------
 
 // The pieces of z_{t+1} (std_fused.cpp, next_argument; Algorithms 1 to 3):

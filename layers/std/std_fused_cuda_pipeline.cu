@@ -283,10 +283,9 @@ __global__ void __launch_bounds__(kMaxThreads)
 }
 
 // VP-STD's fold (std_pipeline::vp_fold_rows): thread j computes ga at its pixel of the
-// span from w and dS (vp_fold's arithmetic: ga_c = w_c (dS_c - sum_k w_k dS_k), the sum in
-// double), the block adds its own pixels' ga per class, then gz' = gz + ga; each of the
-// first 128 threads adds gz' / eps to go (sets go to it where first) and writes the row pass
-// of lambda (-gz' / eps).
+// span from w and dS (std_device::vp_ga_at, as vp_fold), the block adds its own pixels' ga
+// per class, then gz' = gz + ga; each of the first 128 threads adds gz' / eps to go (sets
+// go to it where first) and writes the row pass of lambda (-gz' / eps).
 template <typename T>
 __global__ void __launch_bounds__(kMaxThreads)
     vp_fold_rows_kernel(Dims d, const T* __restrict__ taps, int K, T lambda, T eps,
@@ -299,13 +298,10 @@ __global__ void __launch_bounds__(kMaxThreads)
   for (int64_t n = blockIdx.y; n < d.N; n += gridDim.y) {
     const int64_t image = n * d.C * d.L, pixel = image + y * s.W + s.x;  // class 0's
     __syncthreads();  // the previous image's values have been read
-    if (s.in_image()) {
-      const T* dSn = dS + n * d.C;
-      double sum = 0;
-      for (int c = 0; c < s.C; ++c) sum += static_cast<double>(dSn[c]) * w[pixel + c * s.L];
-      for (int c = 0; c < s.C; ++c)
-        v[c * s.span + threadIdx.x] = static_cast<T>(w[pixel + c * s.L] * (dSn[c] - sum));
-    }
+    if (s.in_image())
+      std_device::vp_ga_at(d, w, dS, n, pixel, [&](int64_t c, int64_t, T ga) {
+        v[c * s.span + threadIdx.x] = ga;
+      });
     __syncthreads();
     store_shares(s, n, y, [&](int c, int j) { return double(v[c * s.span + s.r + j]); },
                  ga_sums);

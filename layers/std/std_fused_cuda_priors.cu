@@ -101,17 +101,13 @@ __global__ void vp_planes_from_sums_kernel(const double* __restrict__ sums, int6
   if (threadIdx.x == 0) vp_plane_terms(plane, sum_gz, sum_w, log_v, gq, dS, eps_part, eps, floor);
 }
 
-// The softmax backward through w = softmax(a_t) at pixel p (softmax_backward_cpu):
-// ga_c = w_c (dS_c - sum_k w_k dS_k), the sum in double; fn(i, ga_c) for each class's
-// element i.
+// std_device::vp_ga_at at pixel p of [N, L]: fn(i, ga_c) for each class's element i.
 template <typename T, typename Fn>
-__device__ inline void vp_ga_at(const Dims& d, const T* w, const T* dS, int64_t p, Fn&& fn) {
-  const int64_t n = p / d.L, base = n * d.C * d.L + (p - n * d.L);
-  const T* dSn = dS + n * d.C;
-  double s = 0;
-  for (int64_t c = 0, i = base; c < d.C; ++c, i += d.L) s += static_cast<double>(dSn[c]) * w[i];
-  for (int64_t c = 0, i = base; c < d.C; ++c, i += d.L)
-    fn(i, static_cast<T>(w[i] * (dSn[c] - s)));
+__device__ inline void vp_ga_at_pixel(const Dims& d, const T* w, const T* dS, int64_t p,
+                                      Fn&& fn) {
+  const int64_t n = p / d.L;
+  std_device::vp_ga_at(d, w, dS, n, n * d.C * d.L + (p - n * d.L),
+                       [&](int64_t, int64_t i, T g) { fn(i, g); });
 }
 
 template <typename T>
@@ -123,7 +119,7 @@ __global__ void vp_softmax_backward_kernel(Dims d, const T* __restrict__ w,
   double s_eps = 0, s_lambda = 0;
   for (int64_t p = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; p < d.pixels();
        p += int64_t(gridDim.x) * blockDim.x)
-    vp_ga_at(d, w, dS, p, [&](int64_t i, T g) {
+    vp_ga_at_pixel(d, w, dS, p, [&](int64_t i, T g) {
       ga[i] = g;
       go[i] += g / eps;
       const T gp = gP[i] - g / eps;
@@ -141,7 +137,7 @@ __global__ void vp_fold_kernel(Dims d, const T* __restrict__ w, const T* __restr
                                T* __restrict__ folded) {
   for (int64_t p = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; p < d.pixels();
        p += int64_t(gridDim.x) * blockDim.x)
-    vp_ga_at(d, w, dS, p, [&](int64_t i, T g) {
+    vp_ga_at_pixel(d, w, dS, p, [&](int64_t i, T g) {
       ga[i] = g;
       folded[i] = gz[i] + g;
     });
