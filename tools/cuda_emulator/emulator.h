@@ -40,15 +40,18 @@ inline Config cfg(dim3 grid, dim3 block, size_t shared_bytes = 0, cudaStream_t s
 // directly instead of as fibers (a barrier met there aborts with a message).
 void run_grid(const Config& c, bool* barrier_free, void (*thread)(void*), void* ctx);
 void* dynamic_shared();
-void syncthreads();
-uint64_t shfl_down_bits(uint64_t bits, unsigned delta);
+// A barrier names its place in the source: every live thread of the block must wait at
+// the same one, as bar.sync requires on the GPU.
+void syncthreads(const char* file, int line);
+// mask: the lanes taking part, each of which must be live and at the same shuffle.
+uint64_t shfl_down_bits(uint64_t bits, unsigned delta, unsigned mask, const char* file, int line);
 
 template <typename T>
-T shfl_down(T v, unsigned delta) {
+T shfl_down(T v, unsigned delta, unsigned mask, const char* file, int line) {
   static_assert(sizeof(T) <= 8, "a shuffle moves at most 8 bytes");
   uint64_t bits = 0;
   std::memcpy(&bits, &v, sizeof(T));
-  bits = shfl_down_bits(bits, delta);
+  bits = shfl_down_bits(bits, delta, mask, file, line);
   T r;
   std::memcpy(&r, &bits, sizeof(T));
   return r;
@@ -78,8 +81,8 @@ void launch(Config c, Body body, A&&... args) {
 #define blockIdx (::emu::g_block)
 #define blockDim (::emu::g_block_dim)
 #define gridDim (::emu::g_grid_dim)
-#define __syncthreads() ::emu::syncthreads()
-#define __shfl_down_sync(mask, v, delta) ::emu::shfl_down((v), (delta))
+#define __syncthreads() ::emu::syncthreads(__FILE__, __LINE__)
+#define __shfl_down_sync(mask, v, delta) ::emu::shfl_down((v), (delta), (mask), __FILE__, __LINE__)
 
 inline unsigned __float_as_uint(float f) {
   unsigned u;

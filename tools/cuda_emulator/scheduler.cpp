@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -59,7 +60,9 @@ struct Fiber {
   std::vector<char> stack;
   State state = kRun;
   uint64_t shfl_in = 0, shfl_out = 0;
-  unsigned delta = 0;
+  unsigned delta = 0, mask = 0;
+  const char* file = nullptr;  // where it waits
+  int line = 0;
 };
 constexpr size_t kStack = 256 * 1024;
 thread_local void* t_main_sp;
@@ -95,8 +98,16 @@ void require_fiber() {
   std::abort();
 }
 
-void yield(State s) {
+[[noreturn]] void fail(const char* what, const Fiber& f) {
+  std::fprintf(stderr, "emu: block (%u,%u,%u): %s (%s:%d)\n", g_block.x, g_block.y, g_block.z, what,
+               f.file, f.line);
+  std::abort();
+}
+
+void yield(State s, const char* file, int line) {
   require_fiber();
+  t_current->file = file;
+  t_current->line = line;
   t_saw_barrier = true;
   t_current->state = s;
   emu_switch(&t_current->sp, t_main_sp);
@@ -139,19 +150,35 @@ void run_block_fibers(unsigned n) {
     // (its own where the source lane is past the warp, as on the GPU).
     bool released = false;
     unsigned at_block = 0;
-    for (unsigned i = 0; i < n; ++i) at_block += f[i].state == kBlockWait;
+    const Fiber* first = nullptr;
+    for (unsigned i = 0; i < n; ++i) {
+      if (f[i].state != kBlockWait) continue;
+      ++at_block;
+      if (!first) first = &f[i];
+      if (f[i].line != first->line || std::strcmp(f[i].file, first->file) != 0)
+        fail("threads wait at different __syncthreads, one of them here", f[i]);
+    }
     if (at_block == alive) {
+      // On the GPU a thread that has returned is not waited for, but CUDA leaves a
+      // barrier some threads skip undefined: tdseg's kernels keep every thread to the end.
+      if (alive < n) fail("a __syncthreads after some of the block's threads returned", *first);
       for (unsigned i = 0; i < n; ++i)
         if (f[i].state == kBlockWait) f[i].state = kRun;
       released = true;
     }
     for (unsigned w = 0; w * 32 < n; ++w) {
-      unsigned lo = w * 32, hi = std::min(n, lo + 32), waiting = 0, live = 0;
+      unsigned lo = w * 32, hi = std::min(n, lo + 32), waiting = 0, live = 0, lanes = 0;
       for (unsigned i = lo; i < hi; ++i) {
         live += f[i].state != kDone;
         waiting += f[i].state == kWarpWait;
+        if (f[i].state == kWarpWait) lanes |= 1u << (i - lo);
       }
       if (live == 0 || waiting != live) continue;
+      // Each lane's mask names exactly the lanes at the shuffle: a lane it names that
+      // has returned, or is past the block, would leave the shuffle undefined.
+      for (unsigned i = lo; i < hi; ++i)
+        if (f[i].state == kWarpWait && f[i].mask != lanes)
+          fail("a warp shuffle's mask names lanes that are not at it", f[i]);
       for (unsigned i = lo; i < hi; ++i) {
         if (f[i].state != kWarpWait) continue;
         unsigned src = i + f[i].delta;
@@ -170,12 +197,13 @@ void run_block_fibers(unsigned n) {
 }  // namespace
 
 void* dynamic_shared() { return t_shared.data(); }
-void syncthreads() { yield(kBlockWait); }
-uint64_t shfl_down_bits(uint64_t bits, unsigned delta) {
+void syncthreads(const char* file, int line) { yield(kBlockWait, file, line); }
+uint64_t shfl_down_bits(uint64_t bits, unsigned delta, unsigned mask, const char* file, int line) {
   require_fiber();
   t_current->shfl_in = bits;
   t_current->delta = delta;
-  yield(kWarpWait);
+  t_current->mask = mask;
+  yield(kWarpWait, file, line);
   return t_current->shfl_out;
 }
 
@@ -183,7 +211,7 @@ void run_grid(const Config& c, bool* barrier_free, void (*fn)(void*), void* ctx)
   const dim3 g = c.grid, b = c.block;
   const unsigned n = b.x * b.y * b.z;
   if (n == 0 || n > 1024 || g.x == 0 || g.y == 0 || g.z == 0 || g.y > 65535 || g.z > 65535 ||
-      c.shared_bytes > 227 * 1024) {
+      c.shared_bytes > 48 * 1024) {  // more needs cudaFuncSetAttribute, which tdseg never calls
     std::fprintf(stderr, "emu: invalid launch configuration: grid (%u,%u,%u) block (%u,%u,%u) shared %zu B\n",
                  g.x, g.y, g.z, b.x, b.y, b.z, c.shared_bytes);
     std::abort();
