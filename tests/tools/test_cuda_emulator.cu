@@ -48,6 +48,18 @@ __global__ void uses_dynamic_shared(float* out) {
   out[threadIdx.x] = tile[threadIdx.x];
 }
 
+// Races, for the race check (TDSEG_EMULATOR_RACECHECK) to find: thread i reads what
+// thread i + 1 writes to shared memory with no barrier between; every block writes *out.
+__global__ void neighbour_without_barrier(float* out) {
+  extern __shared__ float tile[];
+  tile[threadIdx.x] = float(threadIdx.x);
+  out[threadIdx.x] = tile[(threadIdx.x + 1) % blockDim.x];
+}
+
+__global__ void blocks_write_one_place(float* out) {
+  if (threadIdx.x == 0) *out = float(blockIdx.x);
+}
+
 struct DeviceFloats {
   explicit DeviceFloats(size_t n) : n(n) { EXPECT_EQ(cudaMalloc(&p, n * sizeof(float)), cudaSuccess); }
   ~DeviceFloats() { cudaFree(p); }
@@ -92,6 +104,27 @@ TEST(CudaEmulatorDeathTest, DynamicSharedMemoryPast48KiBStops) {
   uses_dynamic_shared<<<1, 32, 48 * 1024>>>(out.p);  // the most a block gets without opting in
   EXPECT_EQ(out.host()[31], 1.0f);
   EXPECT_DEATH(uses_dynamic_shared<<<1, 32, 48 * 1024 + 4>>>(out.p), "invalid launch configuration.*shared 49156 B");
+}
+
+
+// Each runs a race; under the race check the sanitizer must report it (its ctest passes
+// on the report, tests/CMakeLists.txt), elsewhere there is nothing to see.
+#ifdef __SANITIZE_THREAD__
+constexpr bool kRaceCheck = true;
+#else
+constexpr bool kRaceCheck = false;
+#endif
+
+TEST(CudaEmulatorRace, SharedMemoryReadWithoutBarrier) {
+  if (!kRaceCheck) GTEST_SKIP() << "the race check is the build with TDSEG_EMULATOR_RACECHECK=ON";
+  DeviceFloats out(64);
+  neighbour_without_barrier<<<1, 64, 64 * sizeof(float)>>>(out.p);
+}
+
+TEST(CudaEmulatorRace, BlocksWritingOnePlace) {
+  if (!kRaceCheck) GTEST_SKIP() << "the race check is the build with TDSEG_EMULATOR_RACECHECK=ON";
+  DeviceFloats out(1);
+  blocks_write_one_place<<<64, 32>>>(out.p);
 }
 
 }  // namespace

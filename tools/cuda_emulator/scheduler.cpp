@@ -16,6 +16,9 @@
 #include <vector>
 
 #include "emulator.h"
+#ifdef TDSEG_RACECHECK
+#include <sanitizer/tsan_interface.h>
+#endif
 
 // emu_switch(save, to): saves the callee-saved registers and the float control words on
 // the current stack, stores its pointer in *save, and resumes the stack 'to'.
@@ -49,11 +52,43 @@ emu_switch:
 .size emu_switch,.-emu_switch
 )");
 
+#ifdef TDSEG_RACECHECK
+// The host code around the kernels is not instrumented, but the sanitizer would still see
+// its memset and memcpy, from OpenMP's threads whose order it cannot see: those checks
+// are off, the kernels' own accesses are what it checks.
+extern "C" const char* __tsan_default_options() { return "intercept_intrin=0"; }
+#endif
+
 namespace emu {
 thread_local uint3 g_thread, g_block;
 thread_local dim3 g_block_dim, g_grid_dim;
 
 namespace {
+// ThreadSanitizer's view of the emulated threads, where the kernels are built with
+// -fsanitize=thread (TDSEG_EMULATOR_RACECHECK; README.md, "A race check without a GPU").
+// Each CUDA thread is a sanitizer fiber, switched to without synchronising, so the only
+// orders between them are the ones declared here: CUDA's (a launch after what the host did
+// before it, a block's barrier), and one CUDA lacks: a block after the blocks its host
+// thread ran before, which leave it their shared memory. This file itself is not
+// instrumented: the scheduler's own bookkeeping is not what is checked.
+namespace race {
+#ifdef TDSEG_RACECHECK
+constexpr bool kOn = true;
+void* current() { return __tsan_get_current_fiber(); }
+void* new_fiber() { return __tsan_create_fiber(0); }
+void enter(void* fiber) { __tsan_switch_to_fiber(fiber, __tsan_switch_to_fiber_no_sync); }
+void acquire(void* a) { __tsan_acquire(a); }
+void release(void* a) { __tsan_release(a); }
+#else
+constexpr bool kOn = false;
+void* current() { return nullptr; }
+void* new_fiber() { return nullptr; }
+void enter(void*) {}
+void acquire(void*) {}
+void release(void*) {}
+#endif
+}  // namespace race
+
 enum State { kRun, kBlockWait, kWarpWait, kDone };
 struct Fiber {
   void* sp = nullptr;
@@ -63,6 +98,8 @@ struct Fiber {
   unsigned delta = 0, mask = 0;
   const char* file = nullptr;  // where it waits
   int line = 0;
+  unsigned epoch = 0;          // the block barrier it waits at
+  void* race = nullptr;        // its sanitizer fiber
 };
 constexpr size_t kStack = 256 * 1024;
 thread_local void* t_main_sp;
@@ -73,11 +110,26 @@ thread_local bool t_saw_barrier = false;
 thread_local std::vector<unsigned char> t_shared;
 thread_local void (*t_fn)(void*);
 thread_local void* t_ctx;
+// The sanitizer's sync objects: this host thread's block start and end, and its block's
+// barriers (two, alternating, so that a thread past barrier k cannot release into the
+// object a slower one still acquires k from); one launch's start and end.
+thread_local char t_block_start, t_block_end, t_barrier[2];
+thread_local unsigned t_epoch = 0;
+thread_local void* t_host_race;
+char g_launch_start, g_launch_end;
+
+// Back to the host thread's own stack.
+void to_host() {
+  race::enter(t_host_race);
+  emu_switch(&t_current->sp, t_main_sp);
+}
 
 [[noreturn]] void fiber_entry() {
+  race::acquire(&t_block_start);
   t_fn(t_ctx);
+  race::release(&t_block_end);
   t_current->state = kDone;
-  emu_switch(&t_current->sp, t_main_sp);
+  to_host();
   std::abort();  // a finished fiber is never resumed
 }
 
@@ -110,7 +162,12 @@ void yield(State s, const char* file, int line) {
   t_current->line = line;
   t_saw_barrier = true;
   t_current->state = s;
-  emu_switch(&t_current->sp, t_main_sp);
+  if (s == kBlockWait) {
+    t_current->epoch = t_epoch;
+    race::release(&t_barrier[t_epoch % 2]);
+  }
+  to_host();
+  if (s == kBlockWait) race::acquire(&t_barrier[t_current->epoch % 2]);
 }
 
 uint3 thread_of(unsigned i, dim3 b) { return {i % b.x, (i / b.x) % b.y, i / (b.x * b.y)}; }
@@ -129,7 +186,10 @@ unsigned nth(unsigned k, unsigned n) { return reverse_order() ? n - 1 - k : k; }
 // Runs the n threads of the block g_block as fibers.
 void run_block_fibers(unsigned n) {
   auto& f = *t_fibers;
+  t_host_race = race::current();
+  race::release(&t_block_start);
   for (unsigned i = 0; i < n; ++i) {
+    if (race::kOn && !f[i].race) f[i].race = race::new_fiber();
     f[i].state = kRun;
     if (f[i].stack.empty()) f[i].stack.resize(kStack);
     f[i].sp = initial_stack(f[i].stack);
@@ -141,10 +201,14 @@ void run_block_fibers(unsigned n) {
       if (f[i].state != kRun) continue;
       t_current = &f[i];
       g_thread = thread_of(i, g_block_dim);
+      race::enter(f[i].race);
       emu_switch(&t_main_sp, f[i].sp);
       if (f[i].state == kDone) --alive;
     }
-    if (alive == 0) break;
+    if (alive == 0) {
+      race::acquire(&t_block_end);
+      break;
+    }
     // Every live thread now waits: release the block barrier if all wait there, and each
     // warp whose live threads all wait at a shuffle, handing each lane its source's value
     // (its own where the source lane is past the warp, as on the GPU).
@@ -164,6 +228,7 @@ void run_block_fibers(unsigned n) {
       if (alive < n) fail("a __syncthreads after some of the block's threads returned", *first);
       for (unsigned i = 0; i < n; ++i)
         if (f[i].state == kBlockWait) f[i].state = kRun;
+      ++t_epoch;
       released = true;
     }
     for (unsigned w = 0; w * 32 < n; ++w) {
@@ -218,19 +283,23 @@ void run_grid(const Config& c, bool* barrier_free, void (*fn)(void*), void* ctx)
   }
   const int64_t blocks = int64_t(g.x) * g.y * g.z;
   const bool direct = *barrier_free;
+  // Under the race check neighbouring blocks go to different host threads, where the
+  // sanitizer sees what they do as concurrent, and every block runs as fibers.
+  constexpr int chunk = race::kOn ? 1 : 8;
   // Block 0 runs first, alone, to learn whether this launch site uses barriers.
   auto run = [&](int64_t first, int64_t last) {
+    race::acquire(&g_launch_start);
     thread_local std::vector<Fiber> pool;
     t_fibers = &pool;
     t_fn = fn;
     t_ctx = ctx;
     g_block_dim = b;
     g_grid_dim = g;
-    t_shared.assign(c.shared_bytes, 0xff);
     if (pool.size() < n) pool.resize(n);
-#pragma omp for schedule(dynamic, 8)
+#pragma omp for schedule(dynamic, chunk)
     for (int64_t k = first; k < last; ++k) {
       g_block = {unsigned(k % g.x), unsigned((k / g.x) % g.y), unsigned(k / (int64_t(g.x) * g.y))};
+      t_shared.assign(c.shared_bytes, 0xff);  // each block's dynamic shared memory unwritten
       if (direct) {
         t_direct = true;
         for (unsigned k = 0; k < n; ++k) {
@@ -241,14 +310,17 @@ void run_grid(const Config& c, bool* barrier_free, void (*fn)(void*), void* ctx)
       } else {
         t_saw_barrier = false;
         run_block_fibers(n);
-        if (k == 0 && !t_saw_barrier) *barrier_free = true;
+        if (k == 0 && !t_saw_barrier && !race::kOn) *barrier_free = true;
       }
     }
+    race::release(&g_launch_end);
   };
+  race::release(&g_launch_start);
   run(0, 1);
   if (blocks > 1) {
-#pragma omp parallel if (blocks > 16)  // the orphaned omp for in run() shares the blocks
+#pragma omp parallel if (blocks > (race::kOn ? 1 : 16))  // the orphaned omp for in run() shares the blocks
     run(1, blocks);
   }
+  race::acquire(&g_launch_end);
 }
 }  // namespace emu
