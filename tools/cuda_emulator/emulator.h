@@ -4,10 +4,11 @@
 //   CUDA thread is a fiber that yields at __syncthreads and at a warp shuffle, so block
 //   barriers, shared memory and warp shuffles behave as on the GPU;
 // - __shared__ variables are statics, one copy per host thread (it runs one block at a
-//   time); dynamic shared memory is a per-launch buffer filled with 0xff (reads of it
-//   before a write give NaN);
+//   time); dynamic shared memory is a buffer filled with 0xff before each block (reads
+//   of it before a write give NaN);
 // - threadIdx, blockIdx, blockDim and gridDim are the running fiber's.
-// It checks what a kernel computes, not its speed, its races or TF32 rounding.
+// It checks what a kernel computes, not its speed; its races under the race check
+// (scheduler.cpp, TDSEG_RACECHECK); TF32 rounding where the libraries would use it.
 #pragma once
 #define __shared__ static thread_local
 #include <cuda_runtime.h>
