@@ -8,6 +8,8 @@
 // in the environment, from the last to the first. A kernel that reads what another thread
 // wrote without a barrier between them gets the value in one order and not in the other:
 // its results then differ between the two runs of the same test, a race check of sorts.
+#include <omp.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -283,9 +285,10 @@ void run_grid(const Config& c, bool* barrier_free, void (*fn)(void*), void* ctx)
   }
   const int64_t blocks = int64_t(g.x) * g.y * g.z;
   const bool direct = *barrier_free;
-  // Under the race check neighbouring blocks go to different host threads, where the
-  // sanitizer sees what they do as concurrent, and every block runs as fibers.
-  constexpr int chunk = race::kOn ? 1 : 8;
+  // Under the race check every block runs as fibers, and blocks 1, 2, ... are dealt in turn
+  // to at least two host threads: neighbouring blocks always run on different threads,
+  // where the sanitizer sees what they do as concurrent.
+  const int threads = race::kOn ? std::max(2, omp_get_max_threads()) : omp_get_max_threads();
   // Block 0 runs first, alone, to learn whether this launch site uses barriers.
   auto run = [&](int64_t first, int64_t last) {
     race::acquire(&g_launch_start);
@@ -296,7 +299,11 @@ void run_grid(const Config& c, bool* barrier_free, void (*fn)(void*), void* ctx)
     g_block_dim = b;
     g_grid_dim = g;
     if (pool.size() < n) pool.resize(n);
-#pragma omp for schedule(dynamic, chunk)
+#ifdef TDSEG_RACECHECK
+#pragma omp for schedule(static, 1)
+#else
+#pragma omp for schedule(dynamic, 8)
+#endif
     for (int64_t k = first; k < last; ++k) {
       g_block = {unsigned(k % g.x), unsigned((k / g.x) % g.y), unsigned(k / (int64_t(g.x) * g.y))};
       t_shared.assign(c.shared_bytes, 0xff);  // each block's dynamic shared memory unwritten
@@ -318,7 +325,7 @@ void run_grid(const Config& c, bool* barrier_free, void (*fn)(void*), void* ctx)
   race::release(&g_launch_start);
   run(0, 1);
   if (blocks > 1) {
-#pragma omp parallel if (blocks > (race::kOn ? 1 : 16))  // the orphaned omp for in run() shares the blocks
+#pragma omp parallel if (blocks > (race::kOn ? 1 : 16)) num_threads(threads)  // the orphaned omp for in run() shares the blocks
     run(1, blocks);
   }
   race::acquire(&g_launch_end);
