@@ -28,12 +28,13 @@ extern thread_local uint3 g_thread, g_block;
 extern thread_local dim3 g_block_dim, g_grid_dim;
 
 struct Config {
+  const char* kernel;  // its name, for the traffic count (traffic.h)
   dim3 grid, block;
   size_t shared_bytes;
   cudaStream_t stream;  // streams are synchronous here
 };
-inline Config cfg(dim3 grid, dim3 block, size_t shared_bytes = 0, cudaStream_t s = nullptr) {
-  return {grid, block, shared_bytes, s};
+inline Config cfg(const char* kernel, dim3 grid, dim3 block, size_t shared_bytes = 0, cudaStream_t s = nullptr) {
+  return {kernel, grid, block, shared_bytes, s};
 }
 
 // Runs thread(ctx) once per CUDA thread of the grid. *barrier_free caches, per launch

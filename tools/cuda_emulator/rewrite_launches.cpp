@@ -1,6 +1,6 @@
 // Turns a .cu file into C++ for the CPU emulation of CUDA (emulator.h):
 //   kernel<<<grid, block, smem, stream>>>(args)
-//     -> ::emu::launch(::emu::cfg(grid, block, smem, stream),
+//     -> ::emu::launch(::emu::cfg("kernel", grid, block, smem, stream),
 //                      [&](auto&&... a_) { kernel(a_...); }, args)
 //   extern __shared__ T name[];  ->  T* name = static_cast<T*>(::emu::dynamic_shared());
 // The kernel's name may be qualified or carry template arguments; the arguments are
@@ -34,6 +34,11 @@ size_t name_start(const std::string& s, size_t end) {
   return i;
 }
 
+std::string trimmed(const std::string& s) {
+  const size_t b = s.find_first_not_of(" \t\n"), e = s.find_last_not_of(" \t\n");
+  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
+}
+
 size_t closing_paren(const std::string& s, size_t open) {
   int depth = 0;
   for (size_t k = open; k < s.size(); ++k) {
@@ -56,7 +61,9 @@ std::string rewrite(std::string s) {
     const std::string cfg = s.substr(at + 3, cfg_end - at - 3);
     const std::string args = s.substr(open + 1, close - open - 1);
     const bool none = args.find_first_not_of(" \t\n") == std::string::npos;
-    s = s.substr(0, start) + "::emu::launch(::emu::cfg(" + cfg + "), [&](auto&&... a_) { " + name +
+    const std::string bare = name.substr(0, name.find('<'));  // the kernel's name for its count
+    s = s.substr(0, start) + "::emu::launch(::emu::cfg(\"" + trimmed(bare) + "\", " + cfg +
+        "), [&](auto&&... a_) { " + name +
         "(a_...); }" + (none ? "" : ", " + args) + ")" + s.substr(close + 1);
   }
   static const std::regex dynamic_shared(

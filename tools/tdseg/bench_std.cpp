@@ -24,6 +24,7 @@
 #include "layers/std/std_fused_cuda.h"
 #endif
 #include "tools/tdseg/bench_common.h"
+#include "tools/tdseg/byte_model.h"
 #include "tools/tdseg/commands.h"
 
 namespace tdseg::cli {
@@ -74,77 +75,6 @@ struct KernelChoice {
 #endif
   }
 };
-
-// The byte model: values per element of [N, C, H, W] that a row must move between the
-// device and its memory, forward and backward, dL/do only; times the dtype's size (4 B in
-// float32). The fused kernels' counts are those of docs/PERFORMANCE.md (each kernel reads
-// its inputs and writes its outputs once; re-reads from cache are free), with the block's
-// default memory plan (std_memory_plan: all iterates kept at T = 10, checkpoints at T = 50).
-//   cross-entropy (every row's loss)  forward reads o: 1;  backward reads o, writes do: 2
-//                                     (12 B in float32: the softmax + NLL baseline)
-//   STD fused, T iterations           forward 2 + 4 T: u_0 and the row pass of 1 - 2u_0
-//                                     from o (3); per iteration one kernel reads the rows
-//                                     and o, writes u_{t+1} and its rows (4), the last
-//                                     z_T alone (3)
-//                                     backward 2 + 5 T: go = gz_T / eps and the row pass
-//                                     of gP_T (3); per iteration one kernel reads the
-//                                     rows, u_t, go, writes go and the next rows (5), the
-//                                     last no rows (4)
-//                                     (168 B and 208 B at T = 10)
-//   VP-STD                            forward 2 + 6 T: as STD's, with a first kernel an
-//                                     iteration for w = softmax(a_t), which reads the rows
-//                                     and o and leaves only S's shares (2)
-//                                     backward 14 T: per iteration the row pass of
-//                                     1 - 2u_t (2); w and the shares of the planes' sums
-//                                     of w and gz (rows, o, gz in, w out: 4); ga folded
-//                                     into gz, go += gz' / eps and the rows of gP' (w, gz,
-//                                     go in, go, rows out: 5; the first sets go: 4); gz_t
-//                                     (rows, u_t in, gz_t out: 3; the last adds gz_0 / eps
-//                                     to go instead: 4)
-//   SS-STD adds per iteration         forward 8 / C, backward 14 / C ([N, H, W] arrays,
-//                                     and gz_t's star class)
-//   checkpoints (SS-STD's T = 50)     where u_{t+1} is no checkpoint the forward writes
-//                                     only its star planes (1 - 1 / C less; STD's and
-//                                     VP-STD's nothing, 1 less; k = 8: 43 of 49
-//                                     iterations); the backward recomputes
-//                                     T - ceil(T / k) iterations, a forward iteration's
-//                                     values each (43 of 50), and each segment's first
-//                                     rows (2)
-//   STD composed                      no model (a chain of generic ops): n/a
-//   the passes rows                   no model here: docs/PERFORMANCE.md counts them
-//                                     (STD at T = 10: 296 B forward, 220 back)
-struct Traffic {
-  double forward = 0, backward = 0;
-};
-
-std::optional<Traffic> values_moved(const Head& h, const StdConfig& c, const Shape& shape) {
-  Traffic t{1, 2};  // the loss
-  if (h.prior == StdPrior::None) return t;
-  if (h.impl == StdImpl::Composed || h.passes) return std::nullopt;
-  const int64_t iters = h.iters;
-  const double T = static_cast<double>(iters), C = static_cast<double>(shape[1]);
-  // Without the edge weight (these rows' blocks) the forward runs the one-kernel iteration
-  // (std_fused_cuda_pipeline.h), VP-STD's with a second kernel; so does the backward,
-  // VP-STD's in four kernels.
-  const bool vp = h.prior == StdPrior::VP;
-  double iteration = vp ? 6 : 4, backward_iteration = vp ? 14 : 5;
-  if (h.prior == StdPrior::SS) {
-    iteration += 8 / C;
-    backward_iteration += 14 / C;
-  }
-  const StdMemoryPlan plan = std_memory_plan(c, shape, DType::Float32);
-  double recomputed = 0, first_rows = 0;  // the backward's segments from their checkpoints
-  for (int64_t start = 0; start < iters; start += plan.every) {
-    const int64_t len = std::min(plan.every, iters - start);
-    recomputed += static_cast<double>(len - 1);
-    if (len > 1) first_rows += 2;
-  }
-  const double unkept = recomputed;  // u_1 .. u_{T-1} not at a checkpoint
-  const double unkept_write = h.prior == StdPrior::SS ? 1 - 1 / C : 1;
-  t.forward += 3 + iteration * T - 1 - unkept * unkept_write;
-  t.backward += (vp ? 0 : 2) + backward_iteration * T + iteration * recomputed + first_rows;
-  return t;
-}
 
 // A row's StdConfig: the paper's block with this row's prior, form and T.
 StdConfig head_config(const Head& h) {
@@ -255,7 +185,6 @@ int bench_std(Args& args) {
   for (const Head& h : heads) results.push_back(time_head(h, in, device, repeat));
 
   const double base = results[0].total_ms, elements = static_cast<double>(numel(shape));
-  const double value_bytes = static_cast<double>(dtype_size(dtype));
   bool failed = false;
   nlohmann::json rows = nlohmann::json::array();
   if (!json)
@@ -268,11 +197,11 @@ int bench_std(Args& args) {
     const Head& h = heads[k];
     const Result& r = results[k];
     failed |= !r.error.empty();
-    const std::optional<Traffic> values = values_moved(h, head_config(h), shape);
+    const std::optional<Traffic> per_element = bytes_moved(head_config(h), h.passes, shape, dtype);
     std::optional<double> bytes, forward_bytes, gbps, forward_gbps, of_copy;
-    if (values && r.error.empty()) {
-      forward_bytes = values->forward * value_bytes * elements;
-      bytes = (values->forward + values->backward) * value_bytes * elements;
+    if (per_element && r.error.empty()) {
+      forward_bytes = per_element->forward * elements;
+      bytes = (per_element->forward + per_element->backward) * elements;
       forward_gbps = *forward_bytes / (r.forward_ms * 1e6);
       gbps = *bytes / (r.total_ms * 1e6);
       of_copy = *gbps / copy;
