@@ -45,7 +45,7 @@ fi
 echo "cuDNN header: ${cudnn_header:-not found}" >>"$logs/machine.txt"
 
 gpu_tests='CachingAllocator*:DeviceTensor*:Gpu*'
-profiled='iterate_kernel|adjoint_kernel|start_kernel|vp_fold_rows_kernel|vp_fold_kernel|rows_kernel|kernel_term_cols_kernel|argument_softmax_kernel|adjoint_softmax_kernel|head_kernel|kernel_term_adjoint_cols_kernel|softmax_backward_kernel|ss_dual_step_kernel|ss_dual_backward_kernel|vp_dual_step_kernel|vp_planes_kernel|vp_softmax_backward_kernel|cross_entropy_partials|cross_entropy_backward_kernel|stats_partials|batch_norm_apply|backward_partials|batch_norm_dx|resize_forward|resize_backward'
+profiled='iterate_kernel|adjoint_kernel|start_kernel|vp_fold_rows_kernel|vp_fold_kernel|rows_kernel|kernel_term_cols_kernel|argument_softmax_kernel|adjoint_softmax_kernel|head_kernel|kernel_term_adjoint_cols_kernel|softmax_backward_kernel|ss_dual_step_kernel|ss_dual_backward_kernel|vp_dual_step_kernel|vp_planes_kernel|vp_softmax_backward_kernel|cross_entropy_partials|cross_entropy_backward_kernel|stats_partials|batch_norm_apply|backward_partials|batch_norm_dx|on_chip_forward|on_chip_backward|resize_forward|resize_backward'
 sanitize="env TDSEG_CUDA_CACHING=0 compute-sanitizer --error-exitcode 1 --tool"
 declare -A command=(
   [build]="cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DTDSEG_CUDA=ON

@@ -11,7 +11,14 @@
 // backward (read x and dy, write dx): training forward 12 (x read for the statistics, then
 // for y), backward 20 (x and dy read for the sums, then for dx), 4 more each with the
 // fused ReLU's y; evaluation 8 and 12.
+//
+// In training, where a channel's M values fit in one block's registers (M <= 18432:
+// Xception-65's 33 x 33 layers at batch 16 are 17424), the channel stays on chip between
+// the two passes instead (BatchNormKernel::OnChip, the default): one block a channel reads
+// x once, sums it there and writes y, the floor's 8 B; back, reads x and dy once and
+// writes dx, 12 B. Elsewhere, or with BatchNormKernel::TwoPass, the two passes.
 #include <algorithm>
+#include <cstdint>
 #include <type_traits>
 
 #include "core/ops/functors.h"
@@ -205,6 +212,143 @@ __global__ void batch_norm_dx(int64_t C, int64_t L, double M, bool training,
   });
 }
 
+// ---- A channel on chip ---------------------------------------------------------------
+// Block c holds channel c: thread t its values j = t, t + B, ..., at most V of them, in
+// registers (B threads a block). Sums in double, in the block's fixed order. The backward
+// holds two arrays (x and dy), so it runs half the threads with twice the values: both
+// hold up to 18432 values a channel. ptxas (sm_90, float): 64 registers forward at V = 18
+// with 8 B of spill; 128 back at V = 36.
+template <int B, int V0, int V1>
+struct OnChip {
+  static constexpr int kThreads = B, kSmall = V0, kLarge = V1;
+};
+using OnChipForward = OnChip<1024, 8, 18>;
+using OnChipBackward = OnChip<512, 16, 36>;
+static_assert(OnChipForward::kThreads * OnChipForward::kLarge == kBatchNormOnChipValues &&
+              OnChipBackward::kThreads * OnChipBackward::kLarge == kBatchNormOnChipValues);
+
+// Calls fn(k, e) for the thread's values k = 0 .. V - 1 that exist, e their index into the
+// NCHW tensor (j = t + k B -> n = j / L, i = j % L, stepped without divisions).
+template <int V, typename Fn>
+__device__ __forceinline__ void for_on_chip(int C, int L, int M, Fn&& fn) {
+  // j from an empty asm: each walk computes its indices afresh instead of keeping V of them
+  // alive from the first walk to the last, which would spill the values.
+  int j = threadIdx.x;
+  asm volatile("" : "+r"(j));
+  const int c = blockIdx.x, dn = blockDim.x / L, di = blockDim.x % L;
+  int n = j / L, i = j % L;
+#pragma unroll
+  for (int k = 0; k < V; ++k) {
+    if (j < M) fn(k, (n * C + c) * L + i);
+    j += blockDim.x;
+    n += dn;
+    i += di;
+    if (i >= L) {
+      i -= L;
+      ++n;
+    }
+  }
+}
+
+// The block's sum of v, in every thread (block_sum, then a broadcast through shared memory).
+__device__ inline double block_total(double v) {
+  __shared__ double total;
+  v = block_sum(v);
+  if (threadIdx.x == 0) total = v;
+  __syncthreads();
+  return total;
+}
+
+// The training forward of channel blockIdx.x: mean = sum x / M, var = sum (x - mean)^2 / M
+// (the CPU's two passes, over the registers), the running statistics as finish_stats
+// moves them, y = a x + b as batch_norm_apply. Reads x, writes y: 8 B per element.
+template <typename T, int V, bool kRelu>
+__global__ void __launch_bounds__(OnChipForward::kThreads)
+    on_chip_forward(int64_t C, int64_t L, int64_t M, const T* __restrict__ x,
+                    const T* __restrict__ weight, const T* __restrict__ bias, double momentum,
+                    double eps, T* running_mean, T* running_var, double* __restrict__ mean,
+                    double* __restrict__ invstd, T* __restrict__ y) {
+  const int64_t c = blockIdx.x;
+  T v[V];
+  double s = 0;
+  for_on_chip<V>(C, L, M, [&](int k, int64_t e) {
+    v[k] = x[e];
+    s += v[k];
+  });
+  const double mu = block_total(s) / M;
+  double s2 = 0;
+  for_on_chip<V>(C, L, M, [&](int k, int64_t) {
+    const double d = v[k] - mu;
+    s2 += d * d;
+  });
+  const double var = block_total(s2) / M, is = 1.0 / sqrt(var + eps);
+  if (threadIdx.x == 0) {
+    mean[c] = mu;
+    invstd[c] = is;
+    if (running_mean != nullptr) {
+      running_mean[c] = static_cast<T>((1 - momentum) * running_mean[c] + momentum * mu);
+      running_var[c] = static_cast<T>((1 - momentum) * running_var[c] +
+                                      momentum * var * double(M) / double(M - 1));
+    }
+  }
+  const double a = weight[c] * is, b = bias[c] - a * mu;
+  for_on_chip<V>(C, L, M, [&](int k, int64_t e) {
+    const T out = static_cast<T>(a * v[k] + b);
+    y[e] = kRelu ? ops::fn::Relu{}(out) : out;
+  });
+}
+
+// The training backward of channel blockIdx.x: the sums of backward_partials over the
+// registers, dbias and dweight when wanted, then dx as batch_norm_dx. Reads x and dy (and
+// y), writes dx: 12 (16) B per element.
+template <typename T, int V, bool kRelu>
+__global__ void __launch_bounds__(OnChipBackward::kThreads)
+    on_chip_backward(int64_t C, int64_t L, int64_t M, const T* __restrict__ x,
+                     const T* __restrict__ dy, const T* __restrict__ y,
+                     const T* __restrict__ weight, const double* __restrict__ mean,
+                     const double* __restrict__ invstd, T* dweight, T* dbias,
+                     T* __restrict__ dx) {
+  const int64_t c = blockIdx.x;
+  const double mu = mean[c], is = invstd[c];
+  T g[V], xv[V];
+  double s = 0, sx = 0;
+  for_on_chip<V>(C, L, M, [&](int k, int64_t e) {
+    g[k] = masked<T, kRelu>(dy, y, e);
+    xv[k] = x[e];
+    s += g[k];
+    sx += g[k] * (xv[k] - mu) * is;
+  });
+  const double sg = block_total(s), sgx = block_total(sx);
+  if (threadIdx.x == 0) {
+    if (dbias != nullptr) dbias[c] = static_cast<T>(sg);
+    if (dweight != nullptr) dweight[c] = static_cast<T>(sgx);
+  }
+  const double k = weight[c] * is, m = double(M);
+  for_on_chip<V>(C, L, M, [&](int i, int64_t e) {
+    const double xhat = (xv[i] - mu) * is;
+    dx[e] = static_cast<T>(k / m * (m * g[i] - sg - xhat * sgx));
+  });
+}
+
+BatchNormKernel g_kernel = BatchNormKernel::OnChip;
+
+// Calls fn(std::integral_constant<int, V>{}) with the V of Chip that holds a channel of M
+// values, and returns true; false where none does (or the tensor's n elements need 64-bit
+// indices) or TwoPass is chosen.
+template <typename Chip, typename Fn>
+bool dispatch_on_chip(int64_t M, int64_t n, Fn&& fn) {
+  if (g_kernel != BatchNormKernel::OnChip || M < 1 || n > INT32_MAX) return false;
+  if (M <= Chip::kThreads * Chip::kSmall) {
+    fn(std::integral_constant<int, Chip::kSmall>{});
+    return true;
+  }
+  if (M <= Chip::kThreads * Chip::kLarge) {
+    fn(std::integral_constant<int, Chip::kLarge>{});
+    return true;
+  }
+  return false;
+}
+
 // Calls fn(std::true_type{}) or fn(std::false_type{}): the ReLU as a template argument.
 template <typename Fn>
 void dispatch_relu(bool relu, Fn&& fn) {
@@ -221,6 +365,9 @@ T* ptr_or_null(const Tensor& t) {
 
 }  // namespace
 
+void set_batch_norm_kernel(BatchNormKernel kernel) { g_kernel = kernel; }
+BatchNormKernel batch_norm_kernel() { return g_kernel; }
+
 void batch_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias,
                         const Tensor& running_mean, const Tensor& running_var, bool training,
                         double momentum, double eps, bool relu, const Tensor& y,
@@ -230,8 +377,19 @@ void batch_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bia
   const cudaStream_t s = stream(x);
   dispatch_floating(x.dtype(), "cuda batch_norm2d", [&](auto tag) {
     using T = decltype(tag);
+    const int64_t M = N * L;
+    const bool on_chip = training && dispatch_on_chip<OnChipForward>(M, n, [&](auto v) {
+      dispatch_relu(relu, [&](auto r) {
+        on_chip_forward<T, decltype(v)::value, decltype(r)::value>
+            <<<C, OnChipForward::kThreads, 0, s>>>(
+            C, L, M, ptr<T>(x), ptr<T>(weight), ptr<T>(bias), momentum, eps,
+            ptr_or_null<T>(running_mean), ptr_or_null<T>(running_var), ptr<double>(mean),
+            ptr<double>(invstd), ptr<T>(y));
+      });
+    });
+    if (on_chip) return;
     if (training) {
-      const int64_t M = N * L, parts = channel_parts(C, M, context(x).sm_count);
+      const int64_t parts = channel_parts(C, M, context(x).sm_count);
       const Tensor partial = Tensor::empty({2 * C * parts}, DType::Float64, x.device());
       const dim3 grid(static_cast<unsigned>(parts), static_cast<unsigned>(C));
       stats_partials<T><<<grid, kChannelThreads, 0, s>>>(C, L, M, ptr<T>(x), ptr<double>(partial));
@@ -268,8 +426,17 @@ void batch_norm_backward(const Tensor& x, const Tensor& weight, const Tensor& dy
     using T = decltype(tag);
     dispatch_relu(y.defined(), [&](auto r) {
       constexpr bool kRelu = decltype(r)::value;
+      const int64_t M = N * L;
+      const bool on_chip =
+          training && dx.defined() && dispatch_on_chip<OnChipBackward>(M, n, [&](auto v) {
+        on_chip_backward<T, decltype(v)::value, kRelu><<<C, OnChipBackward::kThreads, 0, s>>>(
+            C, L, M, ptr<T>(x), ptr<T>(dy), ptr_or_null<T>(y), ptr<T>(weight),
+            ptr<double>(mean), ptr<double>(invstd), ptr_or_null<T>(dweight),
+            ptr_or_null<T>(dbias), ptr<T>(dx));
+      });
+      if (on_chip) return;
       if (need_sums) {
-        const int64_t M = N * L, parts = channel_parts(C, M, context(x).sm_count);
+        const int64_t parts = channel_parts(C, M, context(x).sm_count);
         const Tensor partial = Tensor::empty({2 * C * parts}, DType::Float64, x.device());
         const dim3 grid(static_cast<unsigned>(parts), static_cast<unsigned>(C));
         backward_partials<T, kRelu><<<grid, kChannelThreads, 0, s>>>(

@@ -8,6 +8,15 @@
 
 namespace tdseg::cuda {
 
+// Training's kernels: OnChip holds a channel in one block's registers between its two
+// passes where it fits (the floor's bytes: 8 an element forward, 12 back, in float32),
+// TwoPass reads x again for the second (12 and 20). OnChip by default; tests and
+// `tdseg bench ops` run both.
+enum class BatchNormKernel { OnChip, TwoPass };
+constexpr int64_t kBatchNormOnChipValues = 18432;  // the most N H W that OnChip holds
+void set_batch_norm_kernel(BatchNormKernel kernel);
+BatchNormKernel batch_norm_kernel();
+
 // Fills mean and invstd = 1 / sqrt(var + eps) from the batch (training: the running
 // statistics, when defined, move towards it in place) or from the running statistics
 // (evaluation), then writes y = weight * (x - mean) * invstd + bias, and max(y, 0) when

@@ -16,6 +16,9 @@
 #include "tests/check_close.h"
 #include "tests/cuda/gpu.h"
 #include "tests/cuda/parity.h"
+#if defined(TDSEG_WITH_CUDA)
+#include "cuda/ops/batch_norm.h"
+#endif
 
 namespace tdseg::testing {
 namespace {
@@ -64,6 +67,13 @@ ParityCase bn_case(const std::string& name, Shape shape, DType dtype, bool train
           op};
 }
 
+#if defined(TDSEG_WITH_CUDA)
+// While alive: batch norm's training kernels are `kernel`; then the default again.
+struct KernelChoice {
+  explicit KernelChoice(cuda::BatchNormKernel kernel) { cuda::set_batch_norm_kernel(kernel); }
+  ~KernelChoice() { cuda::set_batch_norm_kernel(cuda::BatchNormKernel::OnChip); }
+};
+
 TEST(GpuParity, BatchNorm) {
   TDSEG_REQUIRE_GPU();
   struct Case {
@@ -89,9 +99,15 @@ TEST(GpuParity, BatchNorm) {
       {"relu eval float64", {1, 21, 17, 13}, F64, false, true},
       {"train mean 1000", {16, 21, 17, 13}, DType::Float32, true, false, 1000},
       {"train mean -3000 float64", {2, 21, 17, 13}, F64, true, false, -3000},
+      {"train channels past the on-chip kernels' 18432", {16, 3, 37, 33}, DType::Float32, true, true},
   };
+  // Training on the on-chip kernels where a channel fits (all but the last case), then on
+  // the two passes everywhere.
+  for (const cuda::BatchNormKernel kernel : {cuda::BatchNormKernel::OnChip, cuda::BatchNormKernel::TwoPass})
   for (const Case& k : cases) {
     SCOPED_TRACE(k.name);
+    SCOPED_TRACE(kernel == cuda::BatchNormKernel::OnChip ? "on chip" : "two passes");
+    const KernelChoice choice(kernel);
     const bool f64 = k.dtype == F64;
     auto after = std::make_shared<RunningStats>();
     ParityCase c = bn_case(k.name, k.shape, k.dtype, k.training, k.relu, after, k.offset);
@@ -104,6 +120,8 @@ TEST(GpuParity, BatchNorm) {
         << "running var";
   }
 }
+
+#endif  // TDSEG_WITH_CUDA
 
 TEST(GpuParity, BatchNormWithoutRunningStats) {
   TDSEG_REQUIRE_GPU();

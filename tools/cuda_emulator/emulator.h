@@ -8,7 +8,8 @@
 //   of it before a write give NaN);
 // - threadIdx, blockIdx, blockDim and gridDim are the running fiber's.
 // It checks what a kernel computes, not its speed; its races under the race check
-// (scheduler.cpp, TDSEG_RACECHECK); TF32 rounding where the libraries would use it.
+// (scheduler.cpp, TDSEG_RACECHECK); the bytes it touches under the traffic count
+// (traffic.h, TDSEG_TRAFFIC); TF32 rounding where the libraries would use it.
 #pragma once
 #define __shared__ static thread_local
 #include <cuda_runtime.h>

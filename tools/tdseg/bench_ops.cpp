@@ -16,7 +16,9 @@
 //   depthwise forward      |x| + |w| + |y|
 //             backward data |dy| + |w| + |dx|;  backward filter |x| + |dy| + |dw|
 //   batch norm fwd + bwd   5 |x|: forward reads x, writes y; backward reads x, dy, writes dx
-//                          (per-channel statistics and parameters are negligible)
+//                          (per-channel statistics and parameters are negligible): what
+//                          the on-chip kernels move; the two passes move 8 |x|, a pass
+//                          over x for the statistics and one over x and dy for the sums
 //   resize fwd + bwd       2 (|x| + |y|): forward reads x, writes y; backward reads dy,
 //                          writes dx
 //   optimizer step         24 B a parameter (SGD with the global norm, as train runs it):
@@ -39,6 +41,7 @@
 #if defined(TDSEG_WITH_CUDA)
 #include "cuda/context.h"
 #include "cuda/cudnn_conv.h"
+#include "cuda/ops/batch_norm.h"
 #include "cuda/ops/conv2d.h"
 #endif
 
@@ -161,17 +164,26 @@ void bench_autograd(const std::string& name, const Shape& xs, double bytes,
   b.rows.push_back(row);
 }
 
+// Training's batch norm on its default kernels and, where a channel fits on chip (N H W at
+// most cuda::kBatchNormOnChipValues), again on the two passes.
 void bench_batch_norm(const Shape& xs, Bench& b) {
   const int64_t C = xs[1];
   Tensor weight = b.full({C}, 1.0), bias = b.full({C}, 0.0);
   weight.set_requires_grad(true);
   bias.set_requires_grad(true);
   const Tensor running_mean = b.full({C}, 0.0), running_var = b.full({C}, 1.0);
-  bench_autograd("batch norm fwd+bwd", xs, 5 * bytes_of(xs), [&](const Tensor& x) {
-    weight.zero_grad();
-    bias.zero_grad();
-    return ops::batch_norm2d(x, weight, bias, running_mean, running_var, true);
-  }, b);
+  auto add = [&](const std::string& suffix) {
+    bench_autograd("batch norm fwd+bwd" + suffix, xs, 5 * bytes_of(xs), [&](const Tensor& x) {
+      weight.zero_grad();
+      bias.zero_grad();
+      return ops::batch_norm2d(x, weight, bias, running_mean, running_var, true);
+    }, b);
+  };
+  if (xs[0] * xs[2] * xs[3] > cuda::kBatchNormOnChipValues) return add("");
+  add(" [on chip]");
+  cuda::set_batch_norm_kernel(cuda::BatchNormKernel::TwoPass);
+  add(" [two passes]");
+  cuda::set_batch_norm_kernel(cuda::BatchNormKernel::OnChip);
 }
 
 void bench_resize(const Shape& xs, int64_t out, Bench& b) {

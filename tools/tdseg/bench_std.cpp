@@ -3,9 +3,9 @@
 // forward (recording the graph, as in training) and its forward + backward (dL/do only;
 // lambda, eps and sigma frozen, as in the paper), medians over --repeat runs after one
 // warm-up, between points on the device's timeline (CUDA events on its stream, or the host
-// clock). Beside the times: the bytes the row must move by the byte model below, the GB/s
-// that makes, its fraction of the device-to-device copy's GB/s measured in the same run,
-// and the peak of the GPU's caching allocator during the row (the logits, labels and
+// clock). Beside the times: the bytes the row must move by the byte model (byte_model.h),
+// the GB/s that makes, its fraction of the device-to-device copy's GB/s measured in the
+// same run, and the peak of the GPU's caching allocator during the row (the logits, labels and
 // copies of the logits included; the CPU keeps no count). On the GPU, --kernels passes
 // runs the fused heads on the separate blur passes forward and the tile kernel back
 // instead of the one-kernel iteration (cuda::set_std_kernels), and --kernels both adds

@@ -1,0 +1,90 @@
+// What the memory-bound ops of `tdseg bench ops` move, counted on the emulated GPU
+// (tools/cuda_emulator/traffic.h) against the kernels' byte counts (docs/PERFORMANCE.md,
+// "The memory-bound ops, counted"). Batch norm in training: where a channel fits on chip,
+// the floor, 8 B an element forward (read x, write y) and 12 back (read x and dy, write
+// dx); on the two passes 12 forward (the statistics' pass reads x; the normalisation reads
+// x and writes y) and 20 back (the sums' pass reads x and dy; dx's reads x and dy and
+// writes dx). Bilinear resize at the floor, each array once. A kernel that moves more (a
+// copy, a zeroing, a pass more) fails here.
+#include <gtest/gtest.h>
+
+#include "core/ops.h"
+#include "cuda/ops/batch_norm.h"
+#include "tools/cuda_emulator/traffic.h"
+
+namespace tdseg {
+namespace {
+
+struct Bytes {
+  double forward = 0, backward = 0;
+};
+
+double total(const std::vector<emu::traffic::Launch>& launches) {
+  double b = 0;
+  for (const auto& l : launches) b += static_cast<double>(l.read + l.written);
+  return b;
+}
+
+// The bytes of forward(x) and of its backward from a random dy, on the emulated GPU.
+template <typename F>
+Bytes count(const Shape& xs, F forward) {
+  Generator gen(11);
+  Tensor x = Tensor::randn(xs, gen).to(Device::cuda());
+  x.set_requires_grad(true);
+  Bytes b;
+  emu::traffic::start();
+  const Tensor y = forward(x);
+  b.forward = total(emu::traffic::stop());
+  const Tensor dy = Tensor::randn(y.shape(), gen).to(Device::cuda());
+  emu::traffic::start();
+  y.backward(dy);
+  b.backward = total(emu::traffic::stop());
+  return b;
+}
+
+// Within 2%: the per-channel statistics, sums and parameters are the rest (1.2% at the
+// small shape; one more pass over x would be 33% or 20%).
+TEST(OpsTraffic, BatchNormTrainingMovesTheFloorOnChipAndAPassMoreOtherwise) {
+  using cuda::BatchNormKernel;
+  struct Case {
+    Shape shape;
+    BatchNormKernel kernel;
+    double forward, backward;  // B an element
+  };
+  const Case cases[] = {
+      {{2, 64, 33, 33}, BatchNormKernel::OnChip, 8, 12},
+      {{3, 21, 17, 13}, BatchNormKernel::OnChip, 8, 12},
+      {{16, 3, 37, 33}, BatchNormKernel::OnChip, 12, 20},  // 19536 values a channel: too many
+      {{2, 64, 33, 33}, BatchNormKernel::TwoPass, 12, 20},
+  };
+  for (const Case& k : cases) {
+    SCOPED_TRACE(shape_str(k.shape) + (k.kernel == BatchNormKernel::OnChip ? " on chip" : " two passes"));
+    const int64_t C = k.shape[1];
+    Generator gen(5);
+    Tensor w = Tensor::randn({C}, gen).to(Device::cuda()), bias = Tensor::randn({C}, gen).to(Device::cuda());
+    w.set_requires_grad(true);
+    bias.set_requires_grad(true);
+    const Tensor mean = Tensor::zeros({C}).to(Device::cuda()), var = Tensor::ones({C}).to(Device::cuda());
+    cuda::set_batch_norm_kernel(k.kernel);
+    const Bytes b = count(k.shape, [&](const Tensor& x) { return ops::batch_norm2d(x, w, bias, mean, var, true); });
+    cuda::set_batch_norm_kernel(BatchNormKernel::OnChip);
+    const double n = static_cast<double>(numel(k.shape));
+    EXPECT_NEAR(b.forward / n, k.forward, 0.02 * k.forward);
+    EXPECT_NEAR(b.backward / n, k.backward, 0.02 * k.backward);
+  }
+}
+
+// Forward reads x and writes y, backward reads dy and writes dx, each once; within 1%, the
+// rest being the taps (16 B an output row and column, written and read).
+TEST(OpsTraffic, BilinearResizeMovesEachArrayOnce) {
+  for (const auto& [xs, oh, ow] : {std::tuple{Shape{2, 8, 33, 33}, 129, 129}, std::tuple{Shape{4, 16, 17, 13}, 40, 31}}) {
+    SCOPED_TRACE(shape_str(xs));
+    const Bytes b = count(xs, [&](const Tensor& x) { return ops::resize_bilinear(x, oh, ow); });
+    const double x_bytes = 4.0 * static_cast<double>(numel(xs)), y_bytes = x_bytes / (xs[2] * xs[3]) * oh * ow;
+    EXPECT_NEAR(b.forward, x_bytes + y_bytes, 0.01 * (x_bytes + y_bytes));
+    EXPECT_NEAR(b.backward, x_bytes + y_bytes, 0.01 * (x_bytes + y_bytes));
+  }
+}
+
+}  // namespace
+}  // namespace tdseg
