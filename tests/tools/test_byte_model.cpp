@@ -1,10 +1,11 @@
 // The byte model of `tdseg bench std` (tools/tdseg/byte_model.h) against the bytes the
 // kernels touch: each row of the bench runs on the emulated GPU with the traffic count
 // (tools/cuda_emulator/traffic.h), which adds, launch by launch, the distinct bytes of
-// device memory each kernel read and wrote. That is what the kernels must move at the
-// least; the model claims to count the same, so the two must agree. A kernel that moves
-// more than its model (a forgotten array, a value written twice over) fails here, as does
-// a model that forgets a kernel. Each row's launches are printed, by kernel.
+// device memory each kernel read (before writing them) and wrote. That is what the
+// kernels must move at the least; the model claims to count the same, so the two must
+// agree. A kernel that moves more than its model (a forgotten array, a value written
+// twice over) fails here, as does a model that forgets a kernel. Each row's launches are
+// printed, by kernel.
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -37,12 +38,6 @@ void PrintTo(const Row& r, std::ostream* os) { *os << r.name; }
 struct Counted {
   std::vector<Launch> forward, backward;
 };
-
-double bytes(const std::vector<Launch>& launches) {
-  double b = 0;
-  for (const Launch& l : launches) b += static_cast<double>(l.read + l.written);
-  return b;
-}
 
 void print(const char* what, const std::vector<Launch>& launches, double elements) {
   struct Sum {
@@ -109,7 +104,8 @@ TEST_P(ByteModel, AgreesWithTheBytesTheKernelsTouch) {
   const std::optional<cli::Traffic> model = cli::bytes_moved(c, r.passes, shape, DType::Float32);
   ASSERT_TRUE(model.has_value());
   const Counted n = count_row(r, shape);
-  const double forward = bytes(n.forward) / elements, backward = bytes(n.backward) / elements;
+  const double forward = static_cast<double>(emu::traffic::total(n.forward)) / elements;
+  const double backward = static_cast<double>(emu::traffic::total(n.backward)) / elements;
   std::printf("%s: counted %.2f + %.2f B per element, model %.2f + %.2f\n", r.name, forward, backward,
               model->forward, model->backward);
   print("forward", n.forward, elements);

@@ -19,12 +19,6 @@ struct Bytes {
   double forward = 0, backward = 0;
 };
 
-double total(const std::vector<emu::traffic::Launch>& launches) {
-  double b = 0;
-  for (const auto& l : launches) b += static_cast<double>(l.read + l.written);
-  return b;
-}
-
 // The bytes of forward(x) and of its backward from a random dy, on the emulated GPU.
 template <typename F>
 Bytes count(const Shape& xs, F forward) {
@@ -34,11 +28,11 @@ Bytes count(const Shape& xs, F forward) {
   Bytes b;
   emu::traffic::start();
   const Tensor y = forward(x);
-  b.forward = total(emu::traffic::stop());
+  b.forward = static_cast<double>(emu::traffic::total(emu::traffic::stop()));
   const Tensor dy = Tensor::randn(y.shape(), gen).to(Device::cuda());
   emu::traffic::start();
   y.backward(dy);
-  b.backward = total(emu::traffic::stop());
+  b.backward = static_cast<double>(emu::traffic::total(emu::traffic::stop()));
   return b;
 }
 

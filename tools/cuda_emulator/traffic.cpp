@@ -94,6 +94,12 @@ std::vector<Launch> stop() {
   return std::move(g_launches);
 }
 
+uint64_t total(const std::vector<Launch>& launches) {
+  uint64_t n = 0;
+  for (const Launch& l : launches) n += l.read + l.written;
+  return n;
+}
+
 void on_alloc(const void* p, size_t n) {
   auto r = std::make_unique<Region>();
   r->begin = reinterpret_cast<uintptr_t>(p);

@@ -25,5 +25,7 @@ bool available();
 void start();
 // Stops counting; the launches since start(), in order.
 std::vector<Launch> stop();
+// The bytes of the launches, read and written.
+uint64_t total(const std::vector<Launch>& launches);
 
 }  // namespace emu::traffic
