@@ -68,10 +68,11 @@ ParityCase bn_case(const std::string& name, Shape shape, DType dtype, bool train
 }
 
 #if defined(TDSEG_WITH_CUDA)
-// While alive: batch norm's training kernels are `kernel`; then the default again.
+// While alive: batch norm's training kernels are `kernel`; then those before.
 struct KernelChoice {
   explicit KernelChoice(cuda::BatchNormKernel kernel) { cuda::set_batch_norm_kernel(kernel); }
-  ~KernelChoice() { cuda::set_batch_norm_kernel(cuda::BatchNormKernel::OnChip); }
+  ~KernelChoice() { cuda::set_batch_norm_kernel(previous); }
+  const cuda::BatchNormKernel previous = cuda::batch_norm_kernel();
 };
 
 TEST(GpuParity, BatchNorm) {

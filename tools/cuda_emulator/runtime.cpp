@@ -7,9 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#ifdef TDSEG_TRAFFIC
 #include "traffic_hooks.h"
-#endif
 
 namespace {
 struct Event {
@@ -27,15 +25,11 @@ cudaError_t cudaMalloc(void** p, size_t n) {
   *p = std::malloc(n ? n : 1);
   if (!*p) return cudaErrorMemoryAllocation;
   std::memset(*p, 0xff, n);
-#ifdef TDSEG_TRAFFIC
   emu::traffic::on_alloc(*p, n);
-#endif
   return cudaSuccess;
 }
 cudaError_t cudaFree(void* p) {
-#ifdef TDSEG_TRAFFIC
   emu::traffic::on_free(p);
-#endif
   std::free(p);
   return cudaSuccess;
 }

@@ -21,9 +21,7 @@
 #ifdef TDSEG_RACECHECK
 #include <sanitizer/tsan_interface.h>
 #endif
-#ifdef TDSEG_TRAFFIC
 #include "traffic_hooks.h"
-#endif
 
 // emu_switch(save, to): saves the callee-saved registers and the float control words on
 // the current stack, stores its pointer in *save, and resumes the stack 'to'.
@@ -325,9 +323,7 @@ void run_grid(const Config& c, bool* barrier_free, void (*fn)(void*), void* ctx)
     }
     race::release(&g_launch_end);
   };
-#ifdef TDSEG_TRAFFIC
   traffic::launch_begin();
-#endif
   race::release(&g_launch_start);
   run(0, 1);
   if (blocks > 1) {
@@ -335,8 +331,6 @@ void run_grid(const Config& c, bool* barrier_free, void (*fn)(void*), void* ctx)
     run(1, blocks);
   }
   race::acquire(&g_launch_end);
-#ifdef TDSEG_TRAFFIC
   traffic::launch_end(c.kernel);
-#endif
 }
 }  // namespace emu

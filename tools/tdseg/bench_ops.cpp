@@ -180,10 +180,13 @@ void bench_batch_norm(const Shape& xs, Bench& b) {
     }, b);
   };
   if (xs[0] * xs[2] * xs[3] > cuda::kBatchNormOnChipValues) return add("");
+  // Both kernel sets, whatever the default; the default is put back afterwards.
+  const cuda::BatchNormKernel previous = cuda::batch_norm_kernel();
+  cuda::set_batch_norm_kernel(cuda::BatchNormKernel::OnChip);
   add(" [on chip]");
   cuda::set_batch_norm_kernel(cuda::BatchNormKernel::TwoPass);
   add(" [two passes]");
-  cuda::set_batch_norm_kernel(cuda::BatchNormKernel::OnChip);
+  cuda::set_batch_norm_kernel(previous);
 }
 
 void bench_resize(const Shape& xs, int64_t out, Bench& b) {
