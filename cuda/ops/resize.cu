@@ -4,15 +4,17 @@
 // the CPU's taps(), computed in the same double arithmetic.
 //
 // The backward is a gather, not a scatter: each input pixel sums, in double, the dy of the
-// output pixels that read it, weighted as they read it. A scatter would need atomicAdd,
-// whose float32 order (hence result) changes from run to run and which contends where
-// upsampling makes many outputs hit one input; the gather is deterministic, writes each
-// dx once, and needs no zero fill.
+// output pixels that read it, weighted as they read it (the rows first, then the columns).
+// A scatter would need atomicAdd, whose float32 order (hence result) changes from run to
+// run and which contends where upsampling makes many outputs hit one input; the gather is
+// deterministic, writes each dx once, and needs no zero fill.
 //
 // The taps of both axes are computed once per call, into a table the kernels read through
 // the cache (a tap is a floor of a double product: cheap, but not once per candidate
-// reader). The grids run over the planes (cuda/plane_grid.cuh), with 32-bit indices
-// within a plane.
+// reader). The forward's grid runs over the planes (cuda/plane_grid.cuh), the backward's
+// over the planes' input rows, with 32-bit indices within a plane.
+#include <algorithm>
+
 #include "cuda/context.h"
 #include "cuda/launch.h"
 #include "cuda/ops/resize.h"
@@ -80,35 +82,57 @@ __device__ inline void readers(int i, int out, double scale, int& lo, int& hi) {
   hi = min(out - 1, static_cast<int>(ceil((i + 1) / scale)) + 1);
 }
 
-// One thread per input pixel: dx[k, iy, ix] = sum over (oy, ox) of w(oy -> iy) *
-// dy[k, oy, ox] * w(ox -> ix). Reads about (2 / sy + 3) * (2 / sx + 3) dy values (the
-// readers' window, shared by neighbouring threads through the cache) and writes
-// sizeof(T) bytes.
+// One block per input row iy of a plane k (the grid's y loops over the rows beyond 65535):
+// dx[k, iy, ix] = sum over ox of w(ox -> ix) * r[ox], where r[ox] = sum over oy of
+// w(oy -> iy) * dy[k, oy, ox], the output rows that read row iy contracted first. The
+// threads fill r, a chunk of columns at a time, each thread a column: each output row read
+// whole by consecutive threads. Then each reads its input pixel's readers out of r in
+// shared memory. Reading the readers' window straight from dy, as a thread per input pixel
+// would, puts neighbouring threads s = OW / W columns apart: s times the sectors a warp
+// needs (tests/tools/test_coalescing.cpp). Writes sizeof(T) bytes a thread; dy's rows are
+// read by the two input rows each output row reads, the second time through the cache.
+// Shared memory: `chunk` columns of r and of the columns' taps, 24 B each.
+constexpr int kMaxChunk = 1024;
+
 template <typename T>
-__global__ void resize_backward(int H, int W, int OH, int OW, double sy, double sx,
+__global__ void resize_backward(int H, int W, int OH, int OW, double sy, double sx, int chunk,
                                 const Tap* __restrict__ ty, const Tap* __restrict__ tx,
                                 const T* __restrict__ dy, T* __restrict__ dx) {
+  extern __shared__ double r[];
+  Tap* taps = reinterpret_cast<Tap*>(r + chunk);
   const int64_t k = blockIdx.x;
-  for_plane(H * W, [&](int64_t pixel) {
-    const int i = static_cast<int>(pixel);
-    const int iy = i / W, ix = i - iy * W;
-    int y_lo, y_hi, x_lo, x_hi;
+  for (int iy = blockIdx.y; iy < H; iy += gridDim.y) {
+    int y_lo, y_hi, lo, hi, unused;
     readers(iy, OH, sy, y_lo, y_hi);
-    readers(ix, OW, sx, x_lo, x_hi);
-    double s = 0;
-    for (int oy = y_lo; oy <= y_hi; ++oy) {
-      const double wy = weight_of(ty[oy], iy);
-      if (wy == 0) continue;
-      const T* g = dy + (k * OH + oy) * OW;
-      double row = 0;
-      for (int ox = x_lo; ox <= x_hi; ++ox) {
-        const double wx = weight_of(tx[ox], ix);
-        if (wx != 0) row += g[ox] * wx;
+    for (int ix0 = 0; ix0 < W; ix0 += blockDim.x) {  // the input columns a thread each
+      const int ix = ix0 + threadIdx.x, last = min(ix0 + static_cast<int>(blockDim.x), W) - 1;
+      readers(ix0, OW, sx, lo, unused);  // readers() grows with its input: [lo, hi] covers
+      readers(last, OW, sx, unused, hi);  // the readers of every column in [ix0, last]
+      int x_lo, x_hi;
+      readers(min(ix, W - 1), OW, sx, x_lo, x_hi);
+      double s = 0;
+      for (int c0 = lo; c0 <= hi; c0 += chunk) {
+        const int c1 = min(hi + 1, c0 + chunk);
+        for (int ox = c0 + threadIdx.x; ox < c1; ox += blockDim.x) {
+          double v = 0;
+          for (int oy = y_lo; oy <= y_hi; ++oy) {
+            const double wy = weight_of(ty[oy], iy);
+            if (wy != 0) v += wy * dy[(k * OH + oy) * OW + ox];
+          }
+          r[ox - c0] = v;
+          taps[ox - c0] = tx[ox];
+        }
+        __syncthreads();
+        if (ix < W)
+          for (int ox = max(x_lo, c0); ox <= min(x_hi, c1 - 1); ++ox) {
+            const double wx = weight_of(taps[ox - c0], ix);
+            if (wx != 0) s += wx * r[ox - c0];
+          }
+        __syncthreads();  // before the next chunk overwrites r
       }
-      s += wy * row;
+      if (ix < W) dx[(k * H + iy) * W + ix] = static_cast<T>(s);
     }
-    dx[k * H * W + i] = static_cast<T>(s);
-  });
+  }
 }
 
 // The taps of the resize from [H, W] to [OH, OW], on x's device (OH + OW entries).
@@ -119,6 +143,18 @@ Tensor taps_for(const Tensor& like, int64_t H, int64_t W, int64_t OH, int64_t OW
       int(H), int(OH), scale_of(H, OH), int(W), int(OW), scale_of(W, OW),
       static_cast<Tap*>(t.data_ptr()));
   return t;
+}
+
+// resize_backward's grid: a block per input row of each plane.
+dim3 backward_grid(int64_t planes, int64_t H) {
+  return dim3(static_cast<unsigned>(planes), static_cast<unsigned>(std::min<int64_t>(H, 65535)));
+}
+
+// Its threads: as many as the wider of a row of dx and a chunk of r, in whole warps,
+// at most kThreads (a small plane would leave most of kThreads idle).
+int backward_threads(int64_t W, int64_t OW) {
+  const int64_t widest = std::min<int64_t>(std::max(W, OW), kThreads);
+  return static_cast<int>(std::max<int64_t>((widest + 31) / 32 * 32, 64));
 }
 
 // The kernels index a plane in 32 bits.
@@ -153,8 +189,10 @@ void resize_bilinear_backward(const Tensor& dy, const Tensor& dx) {
   const Tap* ty = static_cast<const Tap*>(taps.data_ptr());
   dispatch_floating(dy.dtype(), "cuda resize_bilinear backward", [&](auto tag) {
     using T = decltype(tag);
-    resize_backward<<<plane_grid(planes, H * W), kThreads, 0, stream(dy)>>>(
-        int(H), int(W), int(OH), int(OW), scale_of(H, OH), scale_of(W, OW), ty, ty + OH,
+    const int chunk = static_cast<int>(std::min<int64_t>(OW, kMaxChunk));
+    resize_backward<<<backward_grid(planes, H), backward_threads(W, OW),
+                      chunk * (sizeof(double) + sizeof(Tap)), stream(dy)>>>(
+        int(H), int(W), int(OH), int(OW), scale_of(H, OH), scale_of(W, OW), chunk, ty, ty + OH,
         ptr<T>(dy), ptr<T>(dx));
   });
   TDSEG_LAUNCH_CHECK();

@@ -227,6 +227,11 @@ std::vector<ParityCase> resize_cases() {
       reduction_case({"resize 1x1->1x1", {randn_input({2, 3, 1, 1})}, resize(1, 1)}),
       reduction_case({"resize 17x13->1x9", {randn_input({2, 3, 17, 13})}, resize(1, 9)}),
       reduction_case({"resize identity", {randn_input({16, 1, 17, 13})}, resize(17, 13)}),
+      // The backward's tiles: rows wider than a block (W = 300 > 256 threads), and more
+      // readers than a chunk of shared memory holds (OW = 2500 > 1024 columns).
+      reduction_case({"resize 5x300->7x700", {randn_input({1, 2, 5, 300})}, resize(7, 700)}),
+      reduction_case({"resize 3x9->2x2500", {randn_input({1, 2, 3, 9})}, resize(2, 2500)}),
+      reduction_case({"resize 2x2500->3x9", {randn_input({1, 2, 2, 2500})}, resize(3, 9)}),
       // More planes than a grid's y extent (65535): the kernels loop over the rest.
       reduction_case({"resize 66000 planes", {randn_input({2, 33000, 3, 2})}, resize(5, 3)}),
       f64_case({"resize float64 up", {randn_input({2, 21, 17, 13}, F64)}, resize(65, 49)}),

@@ -1,7 +1,8 @@
 // The emulator's traffic count (tools/cuda_emulator/traffic.h) on kernels whose bytes are
 // known: each distinct byte of device memory once, reads of what the launch wrote free,
 // both halves of a read-modify-write, nothing for shared memory or for what lies outside
-// the allocations. Built for the traffic count only.
+// the allocations; and how the warps coalesce their accesses (sectors per request) on
+// kernels whose patterns are known. Built for the traffic count only.
 #include <cuda_runtime.h>
 #include <gtest/gtest.h>
 
@@ -33,6 +34,19 @@ __global__ void write_then_read(float* y, int n) {
     y[i] = tile[blockDim.x - 1 - threadIdx.x];
     y[i] = 2 * y[i];
   }
+}
+
+// y[i] = x[i * stride + offset]: stride 0 is a broadcast of x[offset].
+__global__ void gather(const float* x, float* y, int n, int stride, int offset) {
+  const int i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i < n) y[i] = x[i * stride + offset];
+}
+
+// y = x^T for a square matrix of side n, one thread an element of y: y is written along
+// rows, x read down its columns.
+__global__ void transpose(const float* x, float* y, int n) {
+  const int i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i < n * n) y[i] = x[(i % n) * n + i / n];
 }
 
 float* device_floats(int n) {
@@ -69,6 +83,67 @@ TEST(CudaEmulatorTraffic, CountsEachByteOnceAndReadsBeforeWrites) {
   add_into<<<blocks, threads>>>(x, y, n);  // after stop(): not recorded
   emu::traffic::start();
   EXPECT_TRUE(emu::traffic::stop().empty());
+  cudaFree(x);
+  cudaFree(y);
+}
+
+using emu::traffic::Requests;
+
+// The loads and stores of one launch of kernel, run by launch().
+template <typename Launcher>
+std::pair<Requests, Requests> requests_of(Launcher launch) {
+  emu::traffic::start();
+  launch();
+  const std::vector<emu::traffic::Launch> l = emu::traffic::stop();
+  EXPECT_EQ(l.size(), 1u);
+  return l.empty() ? std::pair<Requests, Requests>{} : std::pair{l[0].loads, l[0].stores};
+}
+
+void expect_requests(const Requests& r, uint64_t requests, uint64_t sectors, uint64_t ideal) {
+  EXPECT_EQ(r.requests, requests);
+  EXPECT_EQ(r.sectors, sectors);
+  EXPECT_EQ(r.ideal, ideal);
+}
+
+TEST(CudaEmulatorCoalescing, SectorsPerRequestOfKnownPatterns) {
+  const int n = 1024, threads = 128, blocks = n / threads, warps = n / 32;
+  float* x = device_floats(2 * n + 1);
+  float* y = device_floats(n);
+  auto gathered = [&](int stride, int offset) {
+    return requests_of([&] { gather<<<blocks, threads>>>(x, y, n, stride, offset); });
+  };
+  // Consecutive floats: a warp's 128 bytes in 4 sectors, loads and stores alike.
+  auto [loads, stores] = gathered(1, 0);
+  expect_requests(loads, warps, 4 * warps, 4 * warps);
+  expect_requests(stores, warps, 4 * warps, 4 * warps);
+  EXPECT_EQ(loads.efficiency(), 1.0);
+  // One float further: the same 128 bytes straddle 5 sectors.
+  expect_requests(gathered(1, 1).first, warps, 5 * warps, 4 * warps);
+  // Every other float: 8 sectors for 4 sectors' worth.
+  expect_requests(gathered(2, 0).first, warps, 8 * warps, 4 * warps);
+  EXPECT_EQ(gathered(2, 0).first.efficiency(), 0.5);
+  // The same float for the whole warp: one sector, which is all it needs.
+  expect_requests(gathered(0, 3).first, warps, warps, warps);
+
+  // Down the columns of a 32 x 32 matrix: a sector for each thread, an eighth of it used.
+  const int side = 32;
+  auto [column_loads, row_stores] =
+      requests_of([&] { transpose<<<side * side / threads, threads>>>(x, y, side); });
+  expect_requests(column_loads, side, side * 32, side * 4);
+  EXPECT_EQ(column_loads.efficiency(), 0.125);
+  expect_requests(row_stores, side, side * 4, side * 4);
+  cudaFree(x);
+  cudaFree(y);
+}
+
+TEST(CudaEmulatorCoalescing, APartWarpIsOneRequestOfItsThreads) {
+  const int n = 1000, threads = 128;  // 31 whole warps, then 8 threads
+  float* x = device_floats(n);
+  float* y = device_floats(n);
+  auto [loads, stores] = requests_of([&] { add_into<<<(n + threads - 1) / threads, threads>>>(x, y, n); });
+  // x and y read, y written: each whole warp 4 sectors an array, the last 1.
+  expect_requests(loads, 2 * 32, 2 * (31 * 4 + 1), 2 * (31 * 4 + 1));
+  expect_requests(stores, 32, 31 * 4 + 1, 31 * 4 + 1);
   cudaFree(x);
   cudaFree(y);
 }

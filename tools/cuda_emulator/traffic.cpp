@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 
+#include "coalescing.h"
 #include "traffic_hooks.h"
 
 namespace emu::traffic {
@@ -23,6 +24,7 @@ using Bits = std::unique_ptr<std::atomic<uint64_t>[]>;
 
 struct Region {  // one cudaMalloc
   uintptr_t begin = 0, end = 0;
+  uint64_t index = 0;  // in g_sorted
   Bits read, written;  // a bit for each byte
   std::atomic<bool> touched{false};
 
@@ -57,11 +59,13 @@ Region* region_of(uintptr_t a) {
   return *it;
 }
 
-void mark(const void* p, size_t n, bool write) {
+// An access of n bytes at p, by the instruction at site.
+void mark(const void* p, size_t n, bool write, const void* site) {
   if (!g_counting.load(std::memory_order_relaxed)) return;
   const uintptr_t a = reinterpret_cast<uintptr_t>(p);
   Region* r = region_of(a);
   if (!r) return;
+  coalescing::access(r->index, a - r->begin, unsigned(n), write, site);
   std::atomic<uint64_t>* bits = write ? r->written.get() : r->read.get();
   for (uintptr_t at = a - r->begin, last = std::min(a + n, r->end) - r->begin; at < last;) {
     const unsigned bit = at % 64, k = static_cast<unsigned>(std::min<uintptr_t>(last - at, 64 - bit));
@@ -114,8 +118,12 @@ void on_free(const void* p) { g_regions.erase(reinterpret_cast<uintptr_t>(p)); }
 void launch_begin() {
   if (!g_recording) return;
   g_sorted.clear();
-  for (auto& [begin, r] : g_regions) g_sorted.push_back(r.get());
+  for (auto& [begin, r] : g_regions) {
+    r->index = g_sorted.size();
+    g_sorted.push_back(r.get());
+  }
   ++g_epoch;
+  coalescing::launch_begin();
   g_counting.store(true);
 }
 
@@ -123,6 +131,7 @@ void launch_end(const char* kernel) {
   if (!g_counting.load()) return;
   g_counting.store(false);
   Launch l{kernel};
+  coalescing::launch_end(l.loads, l.stores);
   for (Region* r : g_sorted) {
     if (!r->touched.exchange(false)) continue;
     l.read += take(r->read.get(), r->words());
@@ -136,16 +145,24 @@ void launch_end(const char* kernel) {
 // What -fsanitize=kernel-address calls before each load and store of an instrumented kernel.
 extern "C" {
 #define EMU_TRAFFIC_SIZED(n)                                                           \
-  void __asan_load##n##_noabort(const void* p) { emu::traffic::mark(p, n, false); }  \
-  void __asan_store##n##_noabort(const void* p) { emu::traffic::mark(p, n, true); }
+  void __asan_load##n##_noabort(const void* p) {                                     \
+    emu::traffic::mark(p, n, false, __builtin_return_address(0));                      \
+  }                                                                                    \
+  void __asan_store##n##_noabort(const void* p) {                                    \
+    emu::traffic::mark(p, n, true, __builtin_return_address(0));                       \
+  }
 EMU_TRAFFIC_SIZED(1)
 EMU_TRAFFIC_SIZED(2)
 EMU_TRAFFIC_SIZED(4)
 EMU_TRAFFIC_SIZED(8)
 EMU_TRAFFIC_SIZED(16)
 #undef EMU_TRAFFIC_SIZED
-void __asan_loadN_noabort(const void* p, size_t n) { emu::traffic::mark(p, n, false); }
-void __asan_storeN_noabort(const void* p, size_t n) { emu::traffic::mark(p, n, true); }
+void __asan_loadN_noabort(const void* p, size_t n) {
+  emu::traffic::mark(p, n, false, __builtin_return_address(0));
+}
+void __asan_storeN_noabort(const void* p, size_t n) {
+  emu::traffic::mark(p, n, true, __builtin_return_address(0));
+}
 // What the instrumentation calls around a file's dynamic initialisers, and before a call
 // that does not return: nothing to count.
 void __asan_handle_no_return() {}

@@ -14,9 +14,27 @@
 
 namespace emu::traffic {
 
+// A launch's warp-level requests to device memory, loads or stores (coalescing.cpp): what
+// a profiler reports as requests and sectors. sectors / requests is 4 for 32 threads
+// reading consecutive floats, 32 for 32 threads each reading a float of another row.
+struct Requests {
+  uint64_t requests = 0;  // instructions executed by a warp (some or all of its threads)
+  uint64_t sectors = 0;   // the 32-byte sectors they touched, per request
+  uint64_t ideal = 0;     // the fewest sectors that could hold each request's distinct bytes
+
+  double efficiency() const { return sectors ? double(ideal) / sectors : 1.0; }
+  Requests& operator+=(const Requests& o) {
+    requests += o.requests;
+    sectors += o.sectors;
+    ideal += o.ideal;
+    return *this;
+  }
+};
+
 struct Launch {
   std::string kernel;  // the name at the launch, without its template arguments
   uint64_t read = 0, written = 0;
+  Requests loads, stores;
 };
 
 // Whether this build counts (only the kernels of tdseg_lib_traffic are instrumented).

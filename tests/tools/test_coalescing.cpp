@@ -1,0 +1,185 @@
+// How tdseg's kernels coalesce their accesses to device memory, counted on the emulated
+// GPU (tools/cuda_emulator/traffic.h, Requests): one training step of the tiny
+// STD-DeepLabV3+ (forward, loss, backward, the optimiser's update) and of the VP and SS
+// heads' blocks, every kernel of tdseg's own that runs in it (cuDNN's and cuBLAS's are not
+// instrumented). A kernel whose warps touch sectors they do not use (a strided or
+// transposed access, a structure read field by field) wastes bandwidth on a GPU whatever
+// its byte count; here it fails. The table of every kernel is printed.
+//
+// The shapes keep each plane a whole number of sectors (W a multiple of 8 floats), so
+// that what is measured is the kernel's pattern, not where a plane happens to begin.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/ops.h"
+#include "core/random.h"
+#include "cuda/ops/batch_norm.h"
+#include "cuda/ops/conv2d.h"
+#include "layers/std/std_block.h"
+#include "layers/std/std_extras.h"
+#include "layers/std/std_fused_cuda.h"
+#include "models/registry.h"
+#include "tools/cuda_emulator/traffic.h"
+#include "tools/tdseg/bench_common.h"
+#include "train/optimizer.h"
+
+namespace tdseg {
+namespace {
+
+using emu::traffic::Launch;
+using emu::traffic::Requests;
+
+struct Kernel {
+  int launches = 0;
+  Requests loads, stores;
+};
+
+std::map<std::string, Kernel> by_kernel(const std::vector<Launch>& launches) {
+  std::map<std::string, Kernel> k;
+  for (const Launch& l : launches) {
+    Kernel& s = k[l.kernel];
+    ++s.launches;
+    s.loads += l.loads;
+    s.stores += l.stores;
+  }
+  return k;
+}
+
+uint64_t sectors(const Kernel& k) { return k.loads.sectors + k.stores.sectors; }
+
+void print(const std::map<std::string, Kernel>& kernels) {
+  uint64_t all = 0;
+  for (const auto& [name, k] : kernels) all += sectors(k);
+  std::printf("  %-30s %8s %8s   %s\n", "kernel", "launches", "sectors", "loads: sectors/request, used;  stores: the same");
+  for (const auto& [name, k] : kernels) {
+    auto rate = [](const Requests& r) { return r.requests ? double(r.sectors) / r.requests : 0.0; };
+    std::printf("  %-30s %8d %7.1f%%   %8.2f %6.2f;  %8.2f %6.2f\n", name.c_str(), k.launches,
+                100.0 * double(sectors(k)) / double(all), rate(k.loads), k.loads.efficiency(), rate(k.stores),
+                k.stores.efficiency());
+  }
+}
+
+// The loads and stores of every kernel with 1% or more of all the sectors use at least
+// `least` of the sectors they touch. Below 1% a kernel's pattern costs nothing much: the
+// optimiser's sums of its per-chunk partials, one thread a tensor, read 0.5 of theirs.
+void expect_coalesced(const std::map<std::string, Kernel>& kernels, double least) {
+  uint64_t all = 0;
+  for (const auto& [name, k] : kernels) all += sectors(k);
+  for (const auto& [name, k] : kernels) {
+    if (sectors(k) < all / 100) continue;
+    EXPECT_GE(k.loads.efficiency(), least) << name << "'s loads";
+    EXPECT_GE(k.stores.efficiency(), least) << name << "'s stores";
+  }
+}
+
+std::vector<Launch> training_step(const std::string& model_name, const Shape& input) {
+  Generator gen(3);
+  const Device gpu = Device::cuda();
+  const int64_t classes = 5;
+  DeepLabV3Plus model(model_config(model_name, classes), DType::Float32);
+  model.train();
+  model.to(gpu);
+  Optimizer optimizer(model.named_parameters(), {"sgd", 0.9, 0.999, 4e-5, 1e-3});
+  const Tensor x = Tensor::randn(input, gen).to(gpu);
+  std::vector<int32_t> l(input[0] * input[2] * input[3]);
+  for (auto& v : l) v = static_cast<int32_t>(gen.integer(0, classes - 1));  // inclusive
+  const Tensor labels = Tensor::from_vector<int32_t>({input[0], input[2], input[3]}, l).to(gpu);
+  emu::traffic::start();
+  const Tensor loss = ops::cross_entropy(model.forward(x, StdExtras{}), labels);
+  loss.backward();
+  optimizer.step(0.01);
+  return emu::traffic::stop();
+}
+
+// What each test below requires of a kernel's share of the sectors it touches that it uses:
+// a warp's 32 floats fill 4 sectors, or straddle 5 where a stencil's tap shifts them off a
+// sector's start (a blur, a depthwise convolution: 0.8 for such a tap); a strided or
+// transposed access uses 0.5 of its sectors or less (the backward of the bilinear resize,
+// reading each input pixel's readers straight from dy, used 0.23 of them).
+constexpr double kCoalesced = 0.8;
+
+TEST(Coalescing, EveryKernelOfATrainingStep) {
+  const auto kernels = by_kernel(training_step("std-deeplabv3plus-xception-tiny", {2, 3, 64, 64}));
+  print(kernels);
+  EXPECT_GT(kernels.size(), 15u);
+  expect_coalesced(kernels, kCoalesced);
+}
+
+// The STD blocks' forward and backward through the loss, on both kernel sets, with the
+// priors' own kernels (VP-STD's plane sums and duals, SS-STD's star field and dual).
+TEST(Coalescing, EveryKernelOfTheStdBlocks) {
+  const Shape shape{2, 21, 24, 64};
+  Generator gen(7);
+  const Device gpu = Device::cuda();
+  const Tensor labels = cli::random_labels(shape[0], shape[2], shape[3], shape[1], gen);
+  const Tensor gpu_labels = labels.to(gpu);
+  std::vector<Launch> launches;
+  for (const StdPrior prior : {StdPrior::STD, StdPrior::VP, StdPrior::SS})
+    for (const cuda::StdKernels kernels : {cuda::StdKernels::OneKernel, cuda::StdKernels::Passes}) {
+      StdConfig c;
+      c.prior = prior;
+      c.iters = prior == StdPrior::SS ? 12 : 6;  // SS-STD: checkpoints, so recomputation too
+      const StdExtras extras = cli::label_extras(labels, shape[1], c.star_class, DType::Float32, gpu);
+      StdParams p = std_params(c, shape[1], DType::Float32);
+      for (Tensor* t : {&p.lambda, &p.eps, &p.sigma}) *t = t->to(gpu);
+      Tensor o = Tensor::randn(shape, gen).to(gpu);
+      o.set_requires_grad(true);
+      cuda::set_std_kernels(kernels);
+      emu::traffic::start();
+      ops::cross_entropy(std_block(o, p, extras, c), gpu_labels).backward();
+      for (Launch& l : emu::traffic::stop()) launches.push_back(std::move(l));
+    }
+  cuda::set_std_kernels(cuda::StdKernels::OneKernel);
+  const auto kernels = by_kernel(launches);
+  print(kernels);
+  expect_coalesced(kernels, kCoalesced);
+}
+
+// The memory-bound ops' kernels that the step above does not run at its size: batch norm
+// on its two passes, and the handwritten depthwise convolution (cuDNN's by default).
+TEST(Coalescing, BatchNormOnTwoPassesAndTheHandwrittenDepthwise) {
+  Generator gen(5);
+  const Device gpu = Device::cuda();
+  const int64_t N = 2, C = 32, S = 32;
+  std::vector<Launch> launches;
+  auto record = [&](const std::function<void()>& run) {
+    emu::traffic::start();
+    run();
+    for (Launch& l : emu::traffic::stop()) launches.push_back(std::move(l));
+  };
+  Tensor x = Tensor::randn({N, C, S, S}, gen).to(gpu);
+  x.set_requires_grad(true);
+  Tensor w = Tensor::randn({C}, gen).to(gpu), bias = Tensor::randn({C}, gen).to(gpu);
+  w.set_requires_grad(true);
+  bias.set_requires_grad(true);
+  const Tensor mean = Tensor::zeros({C}).to(gpu), var = Tensor::ones({C}).to(gpu);
+  const cuda::BatchNormKernel bn = cuda::batch_norm_kernel();
+  cuda::set_batch_norm_kernel(cuda::BatchNormKernel::TwoPass);
+  record([&] { ops::batch_norm2d(x, w, bias, mean, var, true).backward(Tensor::randn({N, C, S, S}, gen).to(gpu)); });
+  cuda::set_batch_norm_kernel(bn);
+
+  const cuda::DepthwiseKernel depthwise = cuda::depthwise_kernel();
+  cuda::set_depthwise_kernel(cuda::DepthwiseKernel::Handwritten);
+  const Tensor filter = Tensor::randn({C, 1, 3, 3}, gen).to(gpu), dy = Tensor::randn({N, C, S, S}, gen).to(gpu);
+  const Tensor y = Tensor::empty({N, C, S, S}).to(gpu), dx = Tensor::empty({N, C, S, S}).to(gpu);
+  const Tensor dw = Tensor::empty({C, 1, 3, 3}).to(gpu);
+  for (const int64_t dilation : {1, 6}) {
+    const ops::Conv2dOptions opt(1, dilation, dilation, C);
+    record([&] {
+      cuda::conv2d_forward(x, filter, Tensor(), y, opt);
+      cuda::conv2d_backward(x, filter, dy, dx, dw, Tensor(), opt);
+    });
+  }
+  cuda::set_depthwise_kernel(depthwise);
+  const auto kernels = by_kernel(launches);
+  print(kernels);
+  expect_coalesced(kernels, kCoalesced);
+}
+
+}  // namespace
+}  // namespace tdseg
