@@ -17,16 +17,13 @@
 #include <vector>
 
 #include "core/ops.h"
-#include "core/random.h"
 #include "cuda/ops/batch_norm.h"
 #include "cuda/ops/conv2d.h"
 #include "layers/std/std_block.h"
-#include "layers/std/std_extras.h"
 #include "layers/std/std_fused_cuda.h"
-#include "models/registry.h"
+#include "tests/tools/tiny_step.h"
 #include "tools/cuda_emulator/traffic.h"
 #include "tools/tdseg/bench_common.h"
-#include "train/optimizer.h"
 
 namespace tdseg {
 namespace {
@@ -77,25 +74,6 @@ void expect_coalesced(const std::map<std::string, Kernel>& kernels, double least
   }
 }
 
-std::vector<Launch> training_step(const std::string& model_name, const Shape& input) {
-  Generator gen(3);
-  const Device gpu = Device::cuda();
-  const int64_t classes = 5;
-  DeepLabV3Plus model(model_config(model_name, classes), DType::Float32);
-  model.train();
-  model.to(gpu);
-  Optimizer optimizer(model.named_parameters(), {"sgd", 0.9, 0.999, 4e-5, 1e-3});
-  const Tensor x = Tensor::randn(input, gen).to(gpu);
-  std::vector<int32_t> l(input[0] * input[2] * input[3]);
-  for (auto& v : l) v = static_cast<int32_t>(gen.integer(0, classes - 1));  // inclusive
-  const Tensor labels = Tensor::from_vector<int32_t>({input[0], input[2], input[3]}, l).to(gpu);
-  emu::traffic::start();
-  const Tensor loss = ops::cross_entropy(model.forward(x, StdExtras{}), labels);
-  loss.backward();
-  optimizer.step(0.01);
-  return emu::traffic::stop();
-}
-
 // What each test below requires of a kernel's share of the sectors it touches that it uses:
 // a warp's 32 floats fill 4 sectors, or straddle 5 where a stencil's tap shifts them off a
 // sector's start (a blur, a depthwise convolution: 0.8 for such a tap); a strided or
@@ -104,7 +82,10 @@ std::vector<Launch> training_step(const std::string& model_name, const Shape& in
 constexpr double kCoalesced = 0.8;
 
 TEST(Coalescing, EveryKernelOfATrainingStep) {
-  const auto kernels = by_kernel(training_step("std-deeplabv3plus-xception-tiny", {2, 3, 64, 64}));
+  TinyStep step("std-deeplabv3plus-xception-tiny", {2, 3, 64, 64});
+  emu::traffic::start();
+  step.run();
+  const auto kernels = by_kernel(emu::traffic::stop());
   print(kernels);
   EXPECT_GT(kernels.size(), 15u);
   expect_coalesced(kernels, kCoalesced);

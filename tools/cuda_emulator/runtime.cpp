@@ -3,13 +3,17 @@
 // that a kernel reading memory nobody wrote sees NaN.
 #include <cuda_runtime.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
 
+#include "host_calls.h"
 #include "traffic_hooks.h"
 
 namespace {
+std::atomic<uint64_t> g_syncs{0}, g_mallocs{0}, g_frees{0};
+
 struct Event {
   double ms = 0;
 };
@@ -20,8 +24,11 @@ double now_ms() {
 }
 }  // namespace
 
+emu::host_calls::Counts emu::host_calls::counts() { return {g_syncs.load(), g_mallocs.load(), g_frees.load()}; }
+
 extern "C" {
 cudaError_t cudaMalloc(void** p, size_t n) {
+  ++g_mallocs;
   *p = std::malloc(n ? n : 1);
   if (!*p) return cudaErrorMemoryAllocation;
   std::memset(*p, 0xff, n);
@@ -29,6 +36,7 @@ cudaError_t cudaMalloc(void** p, size_t n) {
   return cudaSuccess;
 }
 cudaError_t cudaFree(void* p) {
+  ++g_frees;
   emu::traffic::on_free(p);
   std::free(p);
   return cudaSuccess;
@@ -89,7 +97,10 @@ cudaError_t cudaStreamDestroy(cudaStream_t s) {
   delete reinterpret_cast<char*>(s);
   return cudaSuccess;
 }
-cudaError_t cudaStreamSynchronize(cudaStream_t) { return cudaSuccess; }
+cudaError_t cudaStreamSynchronize(cudaStream_t) {
+  ++g_syncs;
+  return cudaSuccess;
+}
 cudaError_t cudaEventCreateWithFlags(cudaEvent_t* e, unsigned) {
   *e = reinterpret_cast<cudaEvent_t>(new Event);
   return cudaSuccess;
@@ -102,7 +113,10 @@ cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t) {
   reinterpret_cast<Event*>(e)->ms = now_ms();
   return cudaSuccess;
 }
-cudaError_t cudaEventSynchronize(cudaEvent_t) { return cudaSuccess; }
+cudaError_t cudaEventSynchronize(cudaEvent_t) {
+  ++g_syncs;
+  return cudaSuccess;
+}
 cudaError_t cudaEventQuery(cudaEvent_t) { return cudaSuccess; }  // streams are synchronous
 cudaError_t cudaEventElapsedTime(float* ms, cudaEvent_t a, cudaEvent_t b) {
   *ms = float(reinterpret_cast<Event*>(b)->ms - reinterpret_cast<Event*>(a)->ms);
