@@ -10,7 +10,7 @@ namespace tdseg {
 
 Tensor std_block(const Tensor& o, const StdParams& params, const StdExtras& extras,
                  const StdConfig& cfg) {
-  validate_std(cfg, o, params, extras);
+  const StdHostValues values = validate_std(cfg, o, params, extras);
   StdExtras ex = extras;  // data given on the host goes to the logits' device
   for (Tensor* t : {&ex.edge, &ex.volumes, &ex.centers})
     if (t->defined()) *t = t->to(o.device());
@@ -19,7 +19,7 @@ Tensor std_block(const Tensor& o, const StdParams& params, const StdExtras& extr
     ex.centers = star_centroids(ops::softmax(ops::div_scalar(o, params.eps)), cfg.star_class);
   }
   return cfg.impl == StdImpl::Composed ? std_composed(o, params, ex, cfg)
-                                       : std_fused(o, params, ex, cfg);
+                                       : std_fused(o, params, ex, cfg, values);
 }
 
 StdParams std_params(const StdConfig& cfg, int64_t classes, DType dtype) {

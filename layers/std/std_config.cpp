@@ -3,9 +3,37 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/autograd.h"
+#include "core/ops.h"
 #include "core/ops/checks.h"
 
 namespace tdseg {
+
+namespace {
+
+// The values of small tensors, as doubles, in order. Those on `device`, a GPU, come back
+// in one copy: the host waits once, not once a tensor. The rest are read one by one.
+std::vector<std::vector<double>> read_values(const std::vector<Tensor>& ts, Device device) {
+  InferenceGuard no_record;
+  std::vector<Tensor> flat, on_device;
+  for (const Tensor& t : ts) {
+    flat.push_back(t.detach().to(DType::Float64).reshape({-1}));
+    if (device.is_cuda() && flat.back().device() == device) on_device.push_back(flat.back());
+  }
+  const Tensor packed = on_device.empty() ? Tensor() : host_copy(ops::concat(on_device, 0));
+  std::vector<std::vector<double>> values;
+  int64_t at = 0;
+  for (const Tensor& f : flat) {
+    const bool in_packed = device.is_cuda() && f.device() == device;
+    const Tensor host = in_packed ? packed : host_copy(f);
+    const double* p = host.data<double>() + (in_packed ? at : 0);
+    values.emplace_back(p, p + f.numel());
+    if (in_packed) at += f.numel();
+  }
+  return values;
+}
+
+}  // namespace
 
 StdPrior parse_std_prior(const std::string& name) {
   if (name == "none") return StdPrior::None;
@@ -66,8 +94,8 @@ StdMemoryPlan std_memory_plan(const StdConfig& cfg, const Shape& shape, DType dt
   return p;
 }
 
-void validate_std(const StdConfig& cfg, const Tensor& o, const StdParams& params,
-                  const StdExtras& extras) {
+StdHostValues validate_std(const StdConfig& cfg, const Tensor& o, const StdParams& params,
+                           const StdExtras& extras) {
   const char* op = "std";
   ops::check_defined(op, o, "logits");
   ops::check_floating(op, o);
@@ -100,29 +128,19 @@ void validate_std(const StdConfig& cfg, const Tensor& o, const StdParams& params
     check<ShapeError>(tensors[k]->shape() == shapes[k].second, op, ": ", shapes[k].first, " ",
                       shape_str(tensors[k]->shape()), " must be ", shape_str(shapes[k].second));
   }
-  const double eps = params.eps.item(), lambda = params.lambda.item();
-  check<ValueError>(eps > 0 && std::isfinite(eps), op, ": eps must be positive, got ", eps);
-  check<ValueError>(std::isfinite(lambda), op, ": lambda must be finite, got ", lambda);
-  const Tensor sigma = host_copy(params.sigma).to(DType::Float64);
-  for (int64_t c = 0; c < C; ++c)
-    check<ValueError>(sigma.data<double>()[c] > 0, op, ": sigma of class ", c,
-                      " must be positive, got ", sigma.data<double>()[c]);
   if (cfg.edge_weight) {
     ops::check_defined(op, extras.edge, "edge weight (edge_weight is on)");
     ops::check_same_dtype(op, o, extras.edge);
     check<ShapeError>(extras.edge.shape() == Shape{N, 1, H, W}, op, ": edge weight ",
                       shape_str(extras.edge.shape()), " must be ", shape_str({N, 1, H, W}));
   }
+  std::vector<Tensor> wanted = {params.lambda, params.eps, params.sigma};
   if (cfg.prior == StdPrior::VP) {
     ops::check_defined(op, extras.volumes, "volumes (VP-STD needs them)");
     check<ShapeError>(extras.volumes.shape() == Shape{N, C}, op, ": volumes ",
                       shape_str(extras.volumes.shape()), " must be [N, C] = ", shape_str({N, C}),
                       " for logits ", shape_str(o.shape()));
-    const Tensor v = host_copy(extras.volumes).to(DType::Float64);
-    for (int64_t k = 0; k < N * C; ++k)
-      check<ValueError>(v.data<double>()[k] >= 0 && std::isfinite(v.data<double>()[k]), op,
-                        ": volume ", v.data<double>()[k], " of image ", k / C, ", class ", k % C,
-                        " must be finite and >= 0");
+    wanted.push_back(extras.volumes);
   }
   if (cfg.prior == StdPrior::SS) {
     check<ValueError>(cfg.star_class >= 0 && cfg.star_class < C, op, ": star class ",
@@ -133,14 +151,33 @@ void validate_std(const StdConfig& cfg, const Tensor& o, const StdParams& params
       check<ShapeError>(extras.centers.shape() == Shape{N, 2}, op, ": centres ",
                         shape_str(extras.centers.shape()), " must be [N, 2] = ",
                         shape_str({N, 2}), " (cx, cy)");
-      const Tensor c = host_copy(extras.centers).to(DType::Float64);
-      for (int64_t n = 0; n < N; ++n) {
-        const double cx = c.data<double>()[2 * n], cy = c.data<double>()[2 * n + 1];
-        check<ValueError>(cx >= 0 && cx <= W - 1 && cy >= 0 && cy <= H - 1, op, ": centre (", cx,
-                          ", ", cy, ") of image ", n, " is outside the ", W, "x", H, " image");
-      }
+      wanted.push_back(extras.centers);
     }
   }
+
+  const std::vector<std::vector<double>> values = read_values(wanted, o.device());
+  StdHostValues v{values[0][0], values[1][0], values[2], {}};
+  check<ValueError>(v.eps > 0 && std::isfinite(v.eps), op, ": eps must be positive, got ", v.eps);
+  check<ValueError>(std::isfinite(v.lambda), op, ": lambda must be finite, got ", v.lambda);
+  for (int64_t c = 0; c < C; ++c)
+    check<ValueError>(v.sigma[c] > 0, op, ": sigma of class ", c, " must be positive, got ",
+                      v.sigma[c]);
+  if (cfg.prior == StdPrior::VP) {
+    v.volumes = values[3];
+    for (int64_t k = 0; k < N * C; ++k)
+      check<ValueError>(v.volumes[k] >= 0 && std::isfinite(v.volumes[k]), op, ": volume ",
+                        v.volumes[k], " of image ", k / C, ", class ", k % C,
+                        " must be finite and >= 0");
+  }
+  if (cfg.prior == StdPrior::SS && extras.centers.defined()) {
+    const std::vector<double>& c = values[3];
+    for (int64_t n = 0; n < N; ++n) {
+      const double cx = c[2 * n], cy = c[2 * n + 1];
+      check<ValueError>(cx >= 0 && cx <= W - 1 && cy >= 0 && cy <= H - 1, op, ": centre (", cx,
+                        ", ", cy, ") of image ", n, " is outside the ", W, "x", H, " image");
+    }
+  }
+  return v;
 }
 
 }  // namespace tdseg

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/tensor.h"
 
@@ -105,8 +106,17 @@ struct StdMemoryPlan {
 };
 StdMemoryPlan std_memory_plan(const StdConfig& config, const Shape& shape, DType dtype);
 
-// Throws a ValueError or ShapeError naming the block and the field at fault.
-void validate_std(const StdConfig& config, const Tensor& o, const StdParams& params,
-                  const StdExtras& extras);
+// What the host needs of a block's parameters and data: its checks, and the fused op's
+// kernel arguments, Gaussian taps and log-volumes.
+struct StdHostValues {
+  double lambda = 0, eps = 0;
+  std::vector<double> sigma;    // [C]
+  std::vector<double> volumes;  // [N * C], VP-STD only
+};
+
+// Throws a ValueError or ShapeError naming the block and the field at fault. Returns the
+// values it checked, read from the logits' device in one copy (a GPU's host waits once).
+StdHostValues validate_std(const StdConfig& config, const Tensor& o, const StdParams& params,
+                           const StdExtras& extras);
 
 }  // namespace tdseg

@@ -308,9 +308,10 @@ std::vector<T> values(const Tensor& t) {
 
 // VP: log max(V, floor) [N, C], in T.
 template <typename T>
-std::vector<T> log_volumes(const Tensor& volumes, T floor) {
-  std::vector<T> log_v = values<T>(volumes);
-  for (T& v : log_v) v = static_cast<T>(std::log(std::max<double>(v, floor)));
+std::vector<T> log_volumes(const std::vector<double>& volumes, T floor) {
+  std::vector<T> log_v(volumes.size());
+  for (size_t k = 0; k < volumes.size(); ++k)
+    log_v[k] = static_cast<T>(std::log(std::max<double>(static_cast<T>(volumes[k]), floor)));
   return log_v;
 }
 
@@ -347,18 +348,19 @@ struct StdFusedBackward : Node, KeepsIterates {
 };
 
 template <typename T>
-Tensor run(const Tensor& o, const StdParams& params, const StdExtras& extras, const StdConfig& cfg) {
+Tensor run(const Tensor& o, const StdParams& params, const StdExtras& extras, const StdConfig& cfg,
+           const StdHostValues& v) {
   const int64_t N = o.size(0), C = o.size(1), H = o.size(2), W = o.size(3);
-  const T eps = static_cast<T>(params.eps.item());
+  const T eps = static_cast<T>(v.eps);
   Problem<T> pb{N, C, H, W, H * W, cfg.prior == StdPrior::None ? 0 : cfg.iters, cfg.prior,
-                static_cast<T>(params.lambda.item()), eps, static_cast<T>(cfg.tau.value_or(eps)),
+                static_cast<T>(v.lambda), eps, static_cast<T>(cfg.tau.value_or(eps)),
                 !cfg.tau.has_value(), params.eps.requires_grad(), params.sigma.requires_grad(),
-                GaussianTaps(values<double>(params.sigma), cfg.kernel_size), o.contiguous(),
+                GaussianTaps(v.sigma, cfg.kernel_size), o.contiguous(),
                 nullptr, {}, {}, {}, static_cast<T>(1e-6 * H * W), cfg.star_class};
   pb.o = pb.o_tensor.template data<T>();
   if (cfg.edge_weight) pb.edge = values<T>(extras.edge);
   if (cfg.prior == StdPrior::SS) pb.s = values<T>(star_field(extras.centers, H, W));
-  if (cfg.prior == StdPrior::VP) pb.log_v = log_volumes<T>(extras.volumes, pb.floor);
+  if (cfg.prior == StdPrior::VP) pb.log_v = log_volumes<T>(v.volumes, pb.floor);
   const bool grad = needs_grad({o, params.lambda, params.eps, params.sigma});
   Saved<T> saved;
   saved.keep = grad;
@@ -395,15 +397,15 @@ struct StdFusedCudaBackward : Node, KeepsIterates {
 
 template <typename T>
 Tensor run_cuda(const Tensor& o, const StdParams& params, const StdExtras& extras,
-                const StdConfig& cfg) {
+                const StdConfig& cfg, const StdHostValues& v) {
   const int64_t N = o.size(0), C = o.size(1), H = o.size(2), W = o.size(3), K = cfg.kernel_size;
   const Device device = o.device();
-  const T eps = static_cast<T>(params.eps.item());
+  const T eps = static_cast<T>(v.eps);
   cuda::StdFusedProblem pb;
   pb.N = N, pb.C = C, pb.H = H, pb.W = W, pb.kernel_size = K, pb.star = cfg.star_class;
   pb.iters = cfg.prior == StdPrior::None ? 0 : cfg.iters;
   pb.prior = cfg.prior;
-  pb.lambda = static_cast<T>(params.lambda.item());
+  pb.lambda = static_cast<T>(v.lambda);
   pb.eps = eps;
   pb.tau = static_cast<T>(cfg.tau.value_or(eps));
   pb.floor = static_cast<T>(1e-6 * H * W);
@@ -412,21 +414,29 @@ Tensor run_cuda(const Tensor& o, const StdParams& params, const StdExtras& extra
   pb.need_eps = params.eps.requires_grad();
   pb.need_sigma = params.sigma.requires_grad();
   pb.o = o.detach().contiguous();
-  const GaussianTaps taps(values<double>(params.sigma), K);
-  std::vector<T> tap_values(2 * C * K);
+  // The taps ([2, C, K]: g, then dg) and VP's log-volumes ([N, C]) go to the device from
+  // one page-locked block: queued without a wait, the host waits once, when the block is
+  // released here (a copy from pageable memory would wait for each).
+  const GaussianTaps taps(v.sigma, K);
+  const int64_t n_taps = 2 * C * K, n_log_v = cfg.prior == StdPrior::VP ? N * C : 0;
+  const Tensor staging = Tensor::empty_pinned({n_taps + n_log_v}, dtype_of<T>());
+  T* host = staging.data<T>();
   for (int64_t k = 0; k < C * K; ++k) {
-    tap_values[k] = static_cast<T>(taps.g[k]);
-    tap_values[C * K + k] = static_cast<T>(taps.dg[k]);
+    host[k] = static_cast<T>(taps.g[k]);
+    host[C * K + k] = static_cast<T>(taps.dg[k]);
   }
-  pb.taps = Tensor::from_vector<T>({2, C, K}, tap_values).to(device);
+  if (n_log_v) {
+    const std::vector<T> log_v = log_volumes<T>(v.volumes, static_cast<T>(pb.floor));
+    std::copy(log_v.begin(), log_v.end(), host + n_taps);
+    pb.log_v = Tensor::empty({N, C}, dtype_of<T>(), device);
+    device_memory::copy(pb.log_v.data_ptr(), device, host + n_taps, Device::cpu(), n_log_v * sizeof(T));
+  }
+  pb.taps = Tensor::empty({2, C, K}, dtype_of<T>(), device);
+  device_memory::copy(pb.taps.data_ptr(), device, host, Device::cpu(), n_taps * sizeof(T));
   if (cfg.edge_weight) pb.edge = extras.edge.detach().to(device).contiguous();
   if (cfg.prior == StdPrior::SS) {  // on the centres' device: std_block put them on o's
     pb.s = star_field(extras.centers.detach(), H, W).to(device);
     if (pb.s.dtype() != dtype_of<T>()) pb.s = pb.s.to(dtype_of<T>());
-  }
-  if (cfg.prior == StdPrior::VP) {
-    const std::vector<T> log_v = log_volumes<T>(extras.volumes, static_cast<T>(pb.floor));
-    pb.log_v = Tensor::from_vector<T>({N, C}, log_v).to(device);
   }
   const bool grad = needs_grad({o, params.lambda, params.eps, params.sigma});
   cuda::StdFusedSaved saved;
@@ -441,13 +451,13 @@ Tensor run_cuda(const Tensor& o, const StdParams& params, const StdExtras& extra
 }  // namespace
 
 Tensor std_fused(const Tensor& o, const StdParams& params, const StdExtras& extras,
-                 const StdConfig& cfg) {
+                 const StdConfig& cfg, const StdHostValues& values) {
   return dispatch_floating(o.dtype(), "std_fused", [&](auto tag) {
     using T = decltype(tag);
     if constexpr (kCudaBuilt) {
-      if (o.device().is_cuda()) return run_cuda<T>(o, params, extras, cfg);
+      if (o.device().is_cuda()) return run_cuda<T>(o, params, extras, cfg, values);
     }
-    return run<T>(o, params, extras, cfg);
+    return run<T>(o, params, extras, cfg, values);
   });
 }
 

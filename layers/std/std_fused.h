@@ -16,9 +16,9 @@ namespace tdseg {
 
 // z_T of the block described in std_config.h; gradients flow to o and to whichever of
 // params.lambda, params.eps and params.sigma require them. Inputs must be validated
-// (validate_std) and, for SS-STD, extras.centers given.
+// (validate_std, whose values it takes) and, for SS-STD, extras.centers given.
 Tensor std_fused(const Tensor& o, const StdParams& params, const StdExtras& extras,
-                 const StdConfig& config);
+                 const StdConfig& config, const StdHostValues& values);
 
 // The bytes the forward that made z (std_fused's output, recorded for a gradient) keeps
 // for its backward, on z's device: std_memory_plan(...).kept_bytes (the GPU rounds bf16

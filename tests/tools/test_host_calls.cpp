@@ -1,9 +1,9 @@
 // What a training step on the GPU asks of the host (tools/cuda_emulator/host_calls.h),
 // after a warm-up step: no cudaMalloc or cudaFree (the caching allocator serves every
 // tensor), and the synchronisations listed below, no more. Each makes the host wait for
-// what it queued before, and leaves the GPU idle until the host queues more: tens of
-// microseconds each on a GPU, against a step of hundreds of milliseconds, but a host
-// loop or a copy added to a step (SS-STD's star field was one: 35 ms a step) shows here.
+// what it queued before, and leaves the GPU idle until the host queues more: little
+// beside a step's kernels, but a host loop or a copy added to a step (SS-STD's star field
+// was one: 35 ms a step on the host) shows here.
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -21,15 +21,15 @@ TEST(HostCalls, ATrainingStepAllocatesNothingAndWaitsOnlyWhereListed) {
   // The softmax head's step waits 3 times: the loss reads back the first bad label, if
   // any (its error names it); the optimiser reads the global gradient norm, which
   // clipping needs; ASPP's dropout mask, drawn on the host, is copied from pageable
-  // memory. The STD blocks read lambda, eps and sigma to the host twice (the checks of
-  // std_block, then the fused op's kernel arguments and Gaussian taps) and copy the taps
-  // from pageable memory: 7 more. VP-STD reads the volumes twice (checks, then their
-  // logarithms) and copies the logarithms back: 3 more. SS-STD, its centres taken from
-  // the data, reads eps for them: 1 more.
+  // memory. An STD block waits twice more: validate_std reads lambda, eps, sigma (and
+  // VP-STD's volumes) back in one copy, for its checks and the fused op's arguments; the
+  // fused op copies the Gaussian taps (and the log-volumes) from one page-locked block,
+  // which it releases once the copies have run. SS-STD, its centres taken from the data,
+  // reads eps once more for them (div_scalar).
   const struct {
     const char* head;
     uint64_t syncs;
-  } heads[] = {{"", 3}, {"std-", 10}, {"vp-std-", 13}, {"ss-std-", 11}};
+  } heads[] = {{"", 3}, {"std-", 5}, {"vp-std-", 5}, {"ss-std-", 6}};
   for (const auto& [head, syncs] : heads) {
     const std::string name = std::string(head) + "deeplabv3plus-xception-tiny";
     SCOPED_TRACE(name);
