@@ -82,7 +82,9 @@ __device__ inline void readers(int i, int out, double scale, int& lo, int& hi) {
   hi = min(out - 1, static_cast<int>(ceil((i + 1) / scale)) + 1);
 }
 
-// One block per input row iy of a plane k (the grid's y loops over the rows beyond 65535):
+// One block per input row iy of a plane k, the rows of a plane in consecutive blocks (so
+// that the output rows two neighbouring input rows both read are still in L2 for the
+// second), the grid looping over the rows beyond it:
 // dx[k, iy, ix] = sum over ox of w(ox -> ix) * r[ox], where r[ox] = sum over oy of
 // w(oy -> iy) * dy[k, oy, ox], the output rows that read row iy contracted first. The
 // threads fill r, a chunk of columns at a time, each thread a column: each output row read
@@ -95,13 +97,15 @@ __device__ inline void readers(int i, int out, double scale, int& lo, int& hi) {
 constexpr int kMaxChunk = 1024;
 
 template <typename T>
-__global__ void resize_backward(int H, int W, int OH, int OW, double sy, double sx, int chunk,
-                                const Tap* __restrict__ ty, const Tap* __restrict__ tx,
-                                const T* __restrict__ dy, T* __restrict__ dx) {
+__global__ void resize_backward(int64_t planes, int H, int W, int OH, int OW, double sy,
+                                double sx, int chunk, const Tap* __restrict__ ty,
+                                const Tap* __restrict__ tx, const T* __restrict__ dy,
+                                T* __restrict__ dx) {
   extern __shared__ double r[];
   Tap* taps = reinterpret_cast<Tap*>(r + chunk);
-  const int64_t k = blockIdx.x;
-  for (int iy = blockIdx.y; iy < H; iy += gridDim.y) {
+  for (int64_t row = blockIdx.x; row < planes * H; row += gridDim.x) {
+    const int64_t k = row / H;
+    const int iy = static_cast<int>(row - k * H);
     int y_lo, y_hi, lo, hi, unused;
     readers(iy, OH, sy, y_lo, y_hi);
     for (int ix0 = 0; ix0 < W; ix0 += blockDim.x) {  // the input columns a thread each
@@ -145,9 +149,9 @@ Tensor taps_for(const Tensor& like, int64_t H, int64_t W, int64_t OH, int64_t OW
   return t;
 }
 
-// resize_backward's grid: a block per input row of each plane.
-dim3 backward_grid(int64_t planes, int64_t H) {
-  return dim3(static_cast<unsigned>(planes), static_cast<unsigned>(std::min<int64_t>(H, 65535)));
+// resize_backward's grid: a block per input row of each plane, up to CUDA's 2^31 - 1.
+unsigned backward_grid(int64_t planes, int64_t H) {
+  return static_cast<unsigned>(std::min<int64_t>(planes * H, (int64_t(1) << 31) - 1));
 }
 
 // Its threads: as many as the wider of a row of dx and a chunk of r, in whole warps,
@@ -192,8 +196,8 @@ void resize_bilinear_backward(const Tensor& dy, const Tensor& dx) {
     const int chunk = static_cast<int>(std::min<int64_t>(OW, kMaxChunk));
     resize_backward<<<backward_grid(planes, H), backward_threads(W, OW),
                       chunk * (sizeof(double) + sizeof(Tap)), stream(dy)>>>(
-        int(H), int(W), int(OH), int(OW), scale_of(H, OH), scale_of(W, OW), chunk, ty, ty + OH,
-        ptr<T>(dy), ptr<T>(dx));
+        planes, int(H), int(W), int(OH), int(OW), scale_of(H, OH), scale_of(W, OW), chunk, ty,
+        ty + OH, ptr<T>(dy), ptr<T>(dx));
   });
   TDSEG_LAUNCH_CHECK();
 }

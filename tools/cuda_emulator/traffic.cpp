@@ -4,7 +4,8 @@
 // same place: the write of a read-modify-write would be lost). The callbacks below, the
 // runtime a kernel sanitizer would provide, mark each byte of device memory a kernel
 // touches in one of two bitmaps (read, written) of the allocation it lies in; at the
-// launch's end the bits set are its bytes, and the bitmaps are cleared. This file is not
+// launch's end the bits set are its bytes, and the bitmaps are cleared. Each access also
+// goes to coalescing.cpp, which puts the warps' requests together. This file is not
 // instrumented.
 #include "traffic.h"
 

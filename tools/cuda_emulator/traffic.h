@@ -4,8 +4,9 @@
 // that the kernel read before writing them, and those it wrote: what the launch must move
 // between a GPU and its memory at the least, each byte once, however often its threads
 // touch it (re-reads, and reads of what the launch wrote, come from the caches, as in the
-// byte model of docs/PERFORMANCE.md). Registers, shared memory and the host's copies and
-// memsets are not counted.
+// byte model of docs/PERFORMANCE.md); and, loads and stores apart, how its warps coalesced
+// the accesses (Requests). Registers, shared memory and the host's copies and memsets are
+// not counted.
 #pragma once
 
 #include <cstdint>
