@@ -429,7 +429,8 @@ Tensor run_cuda(const Tensor& o, const StdParams& params, const StdExtras& extra
     const std::vector<T> log_v = log_volumes<T>(v.volumes, static_cast<T>(pb.floor));
     std::copy(log_v.begin(), log_v.end(), host + n_taps);
     pb.log_v = Tensor::empty({N, C}, dtype_of<T>(), device);
-    device_memory::copy(pb.log_v.data_ptr(), device, host + n_taps, Device::cpu(), n_log_v * sizeof(T));
+    device_memory::copy(pb.log_v.data_ptr(), device, host + n_taps, Device::cpu(),
+                        n_log_v * sizeof(T));
   }
   pb.taps = Tensor::empty({2, C, K}, dtype_of<T>(), device);
   device_memory::copy(pb.taps.data_ptr(), device, host, Device::cpu(), n_taps * sizeof(T));

@@ -1,13 +1,14 @@
 // How tdseg's kernels coalesce their accesses to device memory, counted on the emulated
-// GPU (tools/cuda_emulator/traffic.h, Requests): one training step of the tiny
-// STD-DeepLabV3+ (forward, loss, backward, the optimiser's update) and of the VP and SS
-// heads' blocks, every kernel of tdseg's own that runs in it (cuDNN's and cuBLAS's are not
-// instrumented). A kernel whose warps touch sectors they do not use (a strided or
-// transposed access, a structure read field by field) wastes bandwidth on a GPU whatever
-// its byte count; here it fails. The table of every kernel is printed.
+// GPU (tools/cuda_emulator/traffic.h, Requests), for every kernel of tdseg's own (cuDNN's
+// and cuBLAS's are not instrumented) that runs in one training step of the tiny
+// STD-DeepLabV3+ (forward, loss, backward, the optimiser's update), in the three STD
+// blocks on both kernel sets, and in the memory-bound ops that the step leaves out. A
+// kernel whose warps touch sectors they do not use (a strided or transposed access, a
+// structure read field by field) wastes bandwidth on a GPU whatever its byte count; here
+// it fails. The table of every kernel is printed.
 //
-// The shapes keep each plane a whole number of sectors (W a multiple of 8 floats), so
-// that what is measured is the kernel's pattern, not where a plane happens to begin.
+// The widths are powers of two, so that planes begin on sector boundaries or share whole
+// sectors: what is measured is the kernel's pattern, not where a plane happens to begin.
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -52,13 +53,13 @@ uint64_t sectors(const Kernel& k) { return k.loads.sectors + k.stores.sectors; }
 void print(const std::map<std::string, Kernel>& kernels) {
   uint64_t all = 0;
   for (const auto& [name, k] : kernels) all += sectors(k);
-  std::printf("  %-30s %8s %8s   %s\n", "kernel", "launches", "sectors", "loads: sectors/request, used;  stores: the same");
-  for (const auto& [name, k] : kernels) {
-    auto rate = [](const Requests& r) { return r.requests ? double(r.sectors) / r.requests : 0.0; };
+  std::printf("  %-30s %8s %8s   %s\n", "kernel", "launches", "sectors",
+              "loads: sectors/request, used;  stores: the same");
+  auto rate = [](const Requests& r) { return r.requests ? double(r.sectors) / r.requests : 0.0; };
+  for (const auto& [name, k] : kernels)
     std::printf("  %-30s %8d %7.1f%%   %8.2f %6.2f;  %8.2f %6.2f\n", name.c_str(), k.launches,
-                100.0 * double(sectors(k)) / double(all), rate(k.loads), k.loads.efficiency(), rate(k.stores),
-                k.stores.efficiency());
-  }
+                100.0 * double(sectors(k)) / double(all), rate(k.loads), k.loads.efficiency(),
+                rate(k.stores), k.stores.efficiency());
 }
 
 // The loads and stores of every kernel with 1% or more of all the sectors use at least
@@ -105,7 +106,8 @@ TEST(Coalescing, EveryKernelOfTheStdBlocks) {
       StdConfig c;
       c.prior = prior;
       c.iters = prior == StdPrior::SS ? 12 : 6;  // SS-STD: checkpoints, so recomputation too
-      const StdExtras extras = cli::label_extras(labels, shape[1], c.star_class, DType::Float32, gpu);
+      const StdExtras extras =
+          cli::label_extras(labels, shape[1], c.star_class, DType::Float32, gpu);
       StdParams p = std_params(c, shape[1], DType::Float32);
       for (Tensor* t : {&p.lambda, &p.eps, &p.sigma}) *t = t->to(gpu);
       Tensor o = Tensor::randn(shape, gen).to(gpu);
@@ -141,12 +143,13 @@ TEST(Coalescing, BatchNormOnTwoPassesAndTheHandwrittenDepthwise) {
   const Tensor mean = Tensor::zeros({C}).to(gpu), var = Tensor::ones({C}).to(gpu);
   const cuda::BatchNormKernel bn = cuda::batch_norm_kernel();
   cuda::set_batch_norm_kernel(cuda::BatchNormKernel::TwoPass);
-  record([&] { ops::batch_norm2d(x, w, bias, mean, var, true).backward(Tensor::randn({N, C, S, S}, gen).to(gpu)); });
+  const Tensor dy = Tensor::randn({N, C, S, S}, gen).to(gpu);
+  record([&] { ops::batch_norm2d(x, w, bias, mean, var, true).backward(dy); });
   cuda::set_batch_norm_kernel(bn);
 
   const cuda::DepthwiseKernel depthwise = cuda::depthwise_kernel();
   cuda::set_depthwise_kernel(cuda::DepthwiseKernel::Handwritten);
-  const Tensor filter = Tensor::randn({C, 1, 3, 3}, gen).to(gpu), dy = Tensor::randn({N, C, S, S}, gen).to(gpu);
+  const Tensor filter = Tensor::randn({C, 1, 3, 3}, gen).to(gpu);
   const Tensor y = Tensor::empty({N, C, S, S}).to(gpu), dx = Tensor::empty({N, C, S, S}).to(gpu);
   const Tensor dw = Tensor::empty({C, 1, 3, 3}).to(gpu);
   for (const int64_t dilation : {1, 6}) {

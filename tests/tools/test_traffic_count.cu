@@ -140,7 +140,8 @@ TEST(CudaEmulatorCoalescing, APartWarpIsOneRequestOfItsThreads) {
   const int n = 1000, threads = 128;  // 31 whole warps, then 8 threads
   float* x = device_floats(n);
   float* y = device_floats(n);
-  auto [loads, stores] = requests_of([&] { add_into<<<(n + threads - 1) / threads, threads>>>(x, y, n); });
+  auto [loads, stores] =
+      requests_of([&] { add_into<<<(n + threads - 1) / threads, threads>>>(x, y, n); });
   // x and y read, y written: each whole warp 4 sectors an array, the last 1.
   expect_requests(loads, 2 * 32, 2 * (31 * 4 + 1), 2 * (31 * 4 + 1));
   expect_requests(stores, 32, 31 * 4 + 1, 31 * 4 + 1);

@@ -23,12 +23,14 @@ class TinyStep {
     const Device gpu = Device::cuda();
     model_.train();
     model_.to(gpu);
-    optimizer_ = std::make_unique<Optimizer>(model_.named_parameters(), OptimizerOptions{"sgd", 0.9, 0.999, 4e-5, 1e-3});
+    optimizer_ = std::make_unique<Optimizer>(model_.named_parameters(),
+                                             OptimizerOptions{"sgd", 0.9, 0.999, 4e-5, 1e-3});
     x_ = Tensor::randn(input, gen_).to(gpu);
     std::vector<int32_t> l(input[0] * input[2] * input[3]);
     for (auto& v : l) v = static_cast<int32_t>(gen_.integer(0, classes - 1));  // inclusive
     labels_ = Tensor::from_vector<int32_t>({input[0], input[2], input[3]}, l).to(gpu);
-    if (model_.config().head.prior == StdPrior::VP) extras_.volumes = volumes_from_labels(labels_, classes, DType::Float32);
+    if (model_.config().head.prior == StdPrior::VP)
+      extras_.volumes = volumes_from_labels(labels_, classes, DType::Float32);
   }
 
   void run() {
