@@ -91,6 +91,20 @@ __device__ inline double channel_total(const double* partial, int64_t c, int64_t
   return s;
 }
 
+// Channel c's batch statistics: mean and invstd = 1 / sqrt(var + eps), and the running
+// statistics, when defined, moved towards them (the variance unbiased, M / (M - 1)).
+template <typename T>
+__device__ inline void store_statistics(int64_t c, double mu, double var, int64_t M,
+                                        double momentum, double eps, T* running_mean,
+                                        T* running_var, double* mean, double* invstd) {
+  mean[c] = mu;
+  invstd[c] = 1.0 / sqrt(var + eps);
+  if (running_mean == nullptr) return;
+  running_mean[c] = static_cast<T>((1 - momentum) * running_mean[c] + momentum * mu);
+  running_var[c] = static_cast<T>((1 - momentum) * running_var[c] +
+                                  momentum * var * double(M) / double(M - 1));
+}
+
 // mean and var = sum (x - mean)^2 / M (biased, as the CPU) from the shifted sums; the
 // running statistics move towards the batch with the unbiased var * M / (M - 1).
 template <typename T>
@@ -102,13 +116,8 @@ __global__ void finish_stats(int64_t C, int64_t L, int64_t parts, int64_t M,
        c += int64_t(gridDim.x) * blockDim.x) {
     const double d = channel_total(partial, c, parts) / M;  // mean - k
     const double var = max(0.0, channel_total(partial, C + c, parts) / M - d * d);
-    const double mu = x[c * L] + d;
-    mean[c] = mu;
-    invstd[c] = 1.0 / sqrt(var + eps);
-    if (running_mean == nullptr) continue;
-    running_mean[c] = static_cast<T>((1 - momentum) * running_mean[c] + momentum * mu);
-    running_var[c] = static_cast<T>((1 - momentum) * running_var[c] +
-                                    momentum * var * double(M) / double(M - 1));
+    store_statistics(c, x[c * L] + d, var, M, momentum, eps, running_mean, running_var, mean,
+                     invstd);
   }
 }
 
@@ -260,8 +269,8 @@ __device__ inline double block_total(double v) {
 }
 
 // The training forward of channel blockIdx.x: mean = sum x / M, var = sum (x - mean)^2 / M
-// (the CPU's two passes, over the registers), the running statistics as finish_stats
-// moves them, y = a x + b as batch_norm_apply. Reads x, writes y: 8 B per element.
+// (the CPU's two passes, over the registers), stored as finish_stats stores them, then
+// y = a x + b as batch_norm_apply. Reads x, writes y: 8 B per element.
 template <typename T, int V, bool kRelu>
 __global__ void __launch_bounds__(OnChipForward::kThreads)
     on_chip_forward(int64_t C, int64_t L, int64_t M, const T* __restrict__ x,
@@ -282,15 +291,8 @@ __global__ void __launch_bounds__(OnChipForward::kThreads)
     s2 += d * d;
   });
   const double var = block_total(s2) / M, is = 1.0 / sqrt(var + eps);
-  if (threadIdx.x == 0) {
-    mean[c] = mu;
-    invstd[c] = is;
-    if (running_mean != nullptr) {
-      running_mean[c] = static_cast<T>((1 - momentum) * running_mean[c] + momentum * mu);
-      running_var[c] = static_cast<T>((1 - momentum) * running_var[c] +
-                                      momentum * var * double(M) / double(M - 1));
-    }
-  }
+  if (threadIdx.x == 0)
+    store_statistics(c, mu, var, M, momentum, eps, running_mean, running_var, mean, invstd);
   const double a = weight[c] * is, b = bias[c] - a * mu;
   for_on_chip<V>(C, L, M, [&](int k, int64_t e) {
     const T out = static_cast<T>(a * v[k] + b);

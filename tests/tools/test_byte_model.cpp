@@ -12,18 +12,12 @@
 #include <map>
 #include <ostream>
 
-#include "core/ops.h"
-#include "layers/std/std_block.h"
-#include "layers/std/std_fused_cuda.h"
-#include "tools/cuda_emulator/traffic.h"
-#include "tools/tdseg/bench_common.h"
+#include "tests/tools/std_row.h"
 #include "tools/tdseg/byte_model.h"
 
 namespace tdseg {
 namespace {
 
-using cli::label_extras;
-using cli::random_labels;
 using emu::traffic::Launch;
 
 struct Row {
@@ -34,10 +28,6 @@ struct Row {
 };
 
 void PrintTo(const Row& r, std::ostream* os) { *os << r.name; }
-
-struct Counted {
-  std::vector<Launch> forward, backward;
-};
 
 void print(const char* what, const std::vector<Launch>& launches, double elements) {
   struct Sum {
@@ -54,33 +44,6 @@ void print(const char* what, const std::vector<Launch>& launches, double element
   std::printf("  %s, B per element:\n", what);
   for (const auto& [kernel, s] : by_kernel)
     std::printf("    %-34s %3d launches  read %7.2f  written %7.2f\n", kernel.c_str(), s.launches, s.read, s.written);
-}
-
-// One row of bench std: loss = cross_entropy(block(o), labels), then its backward (dL/do).
-Counted count_row(const Row& r, const Shape& shape) {
-  Generator gen(7);
-  const Device gpu = Device::cuda(0);
-  const Tensor labels = random_labels(shape[0], shape[2], shape[3], shape[1], gen);
-  StdConfig c;
-  c.prior = r.prior;
-  c.iters = r.iters;
-  const StdExtras extras = label_extras(labels, shape[1], c.star_class, DType::Float32, gpu);
-  const Tensor gpu_labels = labels.to(gpu);
-  StdParams p = std_params(c, shape[1], DType::Float32);
-  for (Tensor* t : {&p.lambda, &p.eps, &p.sigma}) *t = t->to(gpu);
-  cuda::set_std_kernels(r.passes ? cuda::StdKernels::Passes : cuda::StdKernels::OneKernel);
-  Tensor o = Tensor::randn(shape, gen).to(gpu);
-  o.set_requires_grad(true);
-
-  Counted n;
-  emu::traffic::start();
-  const Tensor loss = ops::cross_entropy(r.prior == StdPrior::None ? o : std_block(o, p, extras, c), gpu_labels);
-  n.forward = emu::traffic::stop();
-  emu::traffic::start();
-  loss.backward();
-  n.backward = emu::traffic::stop();
-  cuda::set_std_kernels(cuda::StdKernels::OneKernel);
-  return n;
 }
 
 const Row kRows[] = {
@@ -103,7 +66,8 @@ TEST_P(ByteModel, AgreesWithTheBytesTheKernelsTouch) {
   c.iters = r.iters;
   const std::optional<cli::Traffic> model = cli::bytes_moved(c, r.passes, shape, DType::Float32);
   ASSERT_TRUE(model.has_value());
-  const Counted n = count_row(r, shape);
+  const StdRowLaunches n = std_row_launches(
+      r.prior, r.iters, r.passes ? cuda::StdKernels::Passes : cuda::StdKernels::OneKernel, shape);
   const double forward = static_cast<double>(emu::traffic::total(n.forward)) / elements;
   const double backward = static_cast<double>(emu::traffic::total(n.backward)) / elements;
   std::printf("%s: counted %.2f + %.2f B per element, model %.2f + %.2f\n", r.name, forward, backward,

@@ -20,11 +20,9 @@
 #include "core/ops.h"
 #include "cuda/ops/batch_norm.h"
 #include "cuda/ops/conv2d.h"
-#include "layers/std/std_block.h"
-#include "layers/std/std_fused_cuda.h"
+#include "tests/tools/std_row.h"
 #include "tests/tools/tiny_step.h"
 #include "tools/cuda_emulator/traffic.h"
-#include "tools/tdseg/bench_common.h"
 
 namespace tdseg {
 namespace {
@@ -95,29 +93,15 @@ TEST(Coalescing, EveryKernelOfATrainingStep) {
 // The STD blocks' forward and backward through the loss, on both kernel sets, with the
 // priors' own kernels (VP-STD's plane sums and duals, SS-STD's star field and dual).
 TEST(Coalescing, EveryKernelOfTheStdBlocks) {
-  const Shape shape{2, 21, 24, 64};
-  Generator gen(7);
-  const Device gpu = Device::cuda();
-  const Tensor labels = cli::random_labels(shape[0], shape[2], shape[3], shape[1], gen);
-  const Tensor gpu_labels = labels.to(gpu);
   std::vector<Launch> launches;
   for (const StdPrior prior : {StdPrior::STD, StdPrior::VP, StdPrior::SS})
     for (const cuda::StdKernels kernels : {cuda::StdKernels::OneKernel, cuda::StdKernels::Passes}) {
-      StdConfig c;
-      c.prior = prior;
-      c.iters = prior == StdPrior::SS ? 12 : 6;  // SS-STD: checkpoints, so recomputation too
-      const StdExtras extras =
-          cli::label_extras(labels, shape[1], c.star_class, DType::Float32, gpu);
-      StdParams p = std_params(c, shape[1], DType::Float32);
-      for (Tensor* t : {&p.lambda, &p.eps, &p.sigma}) *t = t->to(gpu);
-      Tensor o = Tensor::randn(shape, gen).to(gpu);
-      o.set_requires_grad(true);
-      cuda::set_std_kernels(kernels);
-      emu::traffic::start();
-      ops::cross_entropy(std_block(o, p, extras, c), gpu_labels).backward();
-      for (Launch& l : emu::traffic::stop()) launches.push_back(std::move(l));
+      // SS-STD: 12 iterations keep checkpoints, so the backward recomputes too.
+      StdRowLaunches n =
+          std_row_launches(prior, prior == StdPrior::SS ? 12 : 6, kernels, {2, 21, 24, 64});
+      for (auto* half : {&n.forward, &n.backward})
+        for (Launch& l : *half) launches.push_back(std::move(l));
     }
-  cuda::set_std_kernels(cuda::StdKernels::OneKernel);
   const auto kernels = by_kernel(launches);
   print(kernels);
   expect_coalesced(kernels, kCoalesced);

@@ -55,8 +55,9 @@ std::vector<std::unique_ptr<HostThread>> g_threads;
 uint64_t g_launch = 0;
 thread_local HostThread* t_state = nullptr;
 
-void add(const Request& r, Requests& to) {
-  std::vector<uint64_t> at = r.at;
+// Adds request r to `to`, sorting its addresses in place.
+void add(Request& r, Requests& to) {
+  std::vector<uint64_t>& at = r.at;
   std::sort(at.begin(), at.end());
   at.erase(std::unique(at.begin(), at.end()), at.end());
   uint64_t sectors = 0, next = 0;  // sorted: count each sector from the first not yet counted
@@ -73,7 +74,7 @@ void add(const Request& r, Requests& to) {
 }
 
 void flush(HostThread& t) {
-  for (const auto& [key, r] : t.requests) add(r, key.write ? t.stores : t.loads);
+  for (auto& [key, r] : t.requests) add(r, key.write ? t.stores : t.loads);
   t.requests.clear();
 }
 

@@ -26,8 +26,10 @@
 // docs/PERFORMANCE.md has the figures of a run on an H100.
 #include <cstdio>
 #include <functional>
+#include <initializer_list>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/ops.h"
@@ -105,6 +107,19 @@ const ConvCase kConvs[] = {
     {"1x1 256->48 (decoder)", 16, 256, 129, 48, 1, 1, 1},
 };
 
+// Calls add(suffix) with each of an op's kernel choices made in turn, whatever the
+// default, which is put back afterwards.
+template <typename Kernel, typename Add>
+void on_each_kernel(Kernel (*current)(), void (*choose)(Kernel),
+                    std::initializer_list<std::pair<Kernel, const char*>> kernels, Add&& add) {
+  const Kernel previous = current();
+  for (const auto& [kernel, suffix] : kernels) {
+    choose(kernel);
+    add(suffix);
+  }
+  choose(previous);
+}
+
 void bench_conv(const ConvCase& c, Bench& b) {
   const ops::Conv2dOptions opt(1, c.dilation * (c.K / 2), c.dilation, c.groups);
   const Shape xs = {c.N, c.C, c.S, c.S}, ws = {c.M, c.C / c.groups, c.K, c.K};
@@ -135,13 +150,10 @@ void bench_conv(const ConvCase& c, Bench& b) {
                       depthwise ? bx + by + bw : 0, best.backward_filter_ms, ""});
   };
   if (!depthwise) return add("");
-  // Both implementations, whatever the default; the default is put back afterwards.
-  const cuda::DepthwiseKernel previous = cuda::depthwise_kernel();
-  cuda::set_depthwise_kernel(cuda::DepthwiseKernel::Cudnn);
-  add(" [cuDNN]");
-  cuda::set_depthwise_kernel(cuda::DepthwiseKernel::Handwritten);
-  add(" [handwritten]");
-  cuda::set_depthwise_kernel(previous);
+  on_each_kernel(cuda::depthwise_kernel, cuda::set_depthwise_kernel,
+                 {{cuda::DepthwiseKernel::Cudnn, " [cuDNN]"},
+                  {cuda::DepthwiseKernel::Handwritten, " [handwritten]"}},
+                 add);
 }
 
 // An op through its public autograd entry, forward + backward; a missing CUDA twin (or
@@ -180,13 +192,10 @@ void bench_batch_norm(const Shape& xs, Bench& b) {
     }, b);
   };
   if (xs[0] * xs[2] * xs[3] > cuda::kBatchNormOnChipValues) return add("");
-  // Both kernel sets, whatever the default; the default is put back afterwards.
-  const cuda::BatchNormKernel previous = cuda::batch_norm_kernel();
-  cuda::set_batch_norm_kernel(cuda::BatchNormKernel::OnChip);
-  add(" [on chip]");
-  cuda::set_batch_norm_kernel(cuda::BatchNormKernel::TwoPass);
-  add(" [two passes]");
-  cuda::set_batch_norm_kernel(previous);
+  on_each_kernel(cuda::batch_norm_kernel, cuda::set_batch_norm_kernel,
+                 {{cuda::BatchNormKernel::OnChip, " [on chip]"},
+                  {cuda::BatchNormKernel::TwoPass, " [two passes]"}},
+                 add);
 }
 
 void bench_resize(const Shape& xs, int64_t out, Bench& b) {
