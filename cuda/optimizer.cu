@@ -47,9 +47,9 @@ __global__ void sgd_kernel(Batch b, UpdateScalars s) {
   const Chunk c = chunk_of(b);
   float *w = b.w[c.t], *v = b.s1[c.t];
   const float* g = b.g[c.t];
-  const float wd = b.wd[c.t];
+  const float wd = b.wd[c.t], clip = s.clip ? *s.clip : 1.0f;
   for (int64_t i = c.begin + threadIdx.x; i < c.end; i += blockDim.x) {
-    v[i] = s.momentum * v[i] + (g[i] * s.clip + wd * w[i]);
+    v[i] = s.momentum * v[i] + (g[i] * clip + wd * w[i]);
     w[i] -= s.rate * v[i];
   }
 }
@@ -59,9 +59,9 @@ __global__ void adam_kernel(Batch b, UpdateScalars s) {
   const Chunk c = chunk_of(b);
   float *w = b.w[c.t], *m = b.s1[c.t], *v = b.s2[c.t];
   const float* g = b.g[c.t];
-  const float wd = b.wd[c.t];
+  const float wd = b.wd[c.t], clip = s.clip ? *s.clip : 1.0f;
   for (int64_t i = c.begin + threadIdx.x; i < c.end; i += blockDim.x) {
-    const double gi = static_cast<double>(g[i]) * s.clip + wd * w[i];
+    const double gi = static_cast<double>(g[i]) * clip + wd * w[i];
     m[i] = static_cast<float>(s.beta1 * m[i] + (1 - s.beta1) * gi);
     v[i] = static_cast<float>(s.beta2 * v[i] + (1 - s.beta2) * gi * gi);
     w[i] -= static_cast<float>(s.lr * (m[i] / s.correction1) /
@@ -86,6 +86,14 @@ __global__ void add_chunks_kernel(Batch b, int64_t offset, const double* __restr
   double s = 0;
   for (int64_t p = b.first[t]; p < b.first[t + 1]; ++p) s += partial[offset + p];
   sums[b.index[t]] = s;
+}
+
+// factor = clip_scale(sum of sums[0..n) in order, max_norm): one thread, n tensors.
+__global__ void clip_factor_kernel(const double* __restrict__ sums, int64_t n, double max_norm,
+                                   float* __restrict__ factor) {
+  double sq = 0;
+  for (int64_t k = 0; k < n; ++k) sq += sums[k];
+  *factor = clip_scale(sq, max_norm);
 }
 
 int64_t chunks(int64_t n) { return (n + kChunk - 1) / kChunk; }
@@ -166,6 +174,12 @@ void sum_squares(const std::vector<Tensor>& xs, const Tensor& sums) {
         TDSEG_LAUNCH_CHECK();
         offset += b.first[b.count];
       });
+}
+
+void clip_factor(const Tensor& sums, double max_norm, const Tensor& factor) {
+  clip_factor_kernel<<<1, 1, 0, stream(sums)>>>(ptr<double>(sums), sums.numel(), max_norm,
+                                               ptr<float>(factor));
+  TDSEG_LAUNCH_CHECK();
 }
 
 }  // namespace tdseg::cuda

@@ -46,36 +46,51 @@ Optimizer::Optimizer(Module::Named params, const OptimizerOptions& options)
   }
 }
 
+std::vector<Tensor> Optimizer::grads() const {
+  std::vector<Tensor> out;
+  for (const auto& [_, p] : params_)
+    if (const Tensor g = p.grad(); g.defined()) out.push_back(g.contiguous());
+  return out;
+}
+
+// sums[k] = |g_k|^2 on the parameters' device, one device sum per gradient.
+Tensor Optimizer::device_squares() const {
+  const std::vector<Tensor> gs = grads();
+  const Tensor sums = Tensor::empty({static_cast<int64_t>(gs.size())}, DType::Float64,
+                                    params_.front().second.device());
+  if constexpr (kCudaBuilt) cuda::sum_squares(gs, sums);
+  return sums;
+}
+
 double Optimizer::squared_norm() const {
   double sq = 0;
   if (params_.empty()) return sq;
   if (params_.front().second.device().is_cuda()) {
-    // One device sum per gradient into a vector, read back once, added in order.
-    std::vector<Tensor> grads;
-    for (const auto& [_, p] : params_)
-      if (const Tensor g = p.grad(); g.defined()) grads.push_back(g.contiguous());
-    const Device d = params_.front().second.device();
-    const Tensor sums = Tensor::empty({static_cast<int64_t>(grads.size())}, DType::Float64, d);
-    if constexpr (kCudaBuilt) cuda::sum_squares(grads, sums);
-    const Tensor host = sums.to(Device::cpu());
+    const Tensor host = device_squares().to(Device::cpu());  // added in order, as on the CPU
     for (int64_t k = 0; k < host.numel(); ++k) sq += host.data<double>()[k];
     return sq;
   }
-  for (const auto& [_, p] : params_) {
-    const Tensor g = p.grad();
-    if (!g.defined()) continue;
-    const float* d = g.contiguous().data<float>();
+  for (const Tensor& g : grads()) {
+    const float* d = g.data<float>();
     for (int64_t i = 0; i < g.numel(); ++i) sq += static_cast<double>(d[i]) * d[i];
   }
   return sq;
 }
 
-double Optimizer::step(double lr) {
+double Optimizer::grad_norm() const { return std::sqrt(squared_norm()); }
+
+void Optimizer::step(double lr) {
   InferenceGuard no_record;
-  const double norm = std::sqrt(squared_norm());
-  const float clip = options_.grad_clip > 0 && norm > options_.grad_clip
-                         ? static_cast<float>(options_.grad_clip / norm)
-                         : 1.0f;
+  const bool clipping = options_.grad_clip > 0 && !params_.empty();
+  const bool on_cuda = !params_.empty() && params_.front().second.device().is_cuda();
+  // The factor stays on the device there: the host does not wait for the norm.
+  Tensor device_clip;
+  if (clipping && on_cuda) {
+    device_clip = Tensor::empty({}, DType::Float32, params_.front().second.device());
+    if constexpr (kCudaBuilt) cuda::clip_factor(device_squares(), options_.grad_clip, device_clip);
+  }
+  const float clip =
+      clipping && !on_cuda ? cuda::clip_scale(squared_norm(), options_.grad_clip) : 1.0f;
   ++steps_;
   const bool adam = options_.kind == "adam";
   const double b1 = options_.momentum, b2 = options_.beta2;
@@ -115,14 +130,14 @@ double Optimizer::step(double lr) {
     p.zero_grad();
   }
   if constexpr (kCudaBuilt) {
-    const cuda::UpdateScalars s{static_cast<float>(lr), static_cast<float>(b1), clip, b1, b2, c1,
-                                c2, lr};
+    const cuda::UpdateScalars s{static_cast<float>(lr), static_cast<float>(b1),
+                                device_clip.defined() ? static_cast<const float*>(device_clip.data_ptr()) : nullptr,
+                                b1, b2, c1, c2, lr};
     if (adam)
       cuda::adam_update(on_gpu, s);
     else
       cuda::sgd_update(on_gpu, s);
   }
-  return norm;
 }
 
 Module::Named Optimizer::state() const {

@@ -39,8 +39,10 @@ class Optimizer {
  public:
   Optimizer(Module::Named params, const OptimizerOptions& options);
   // One update at learning rate lr from the parameters' gradients, which it then clears.
-  // Returns the global gradient norm before clipping.
-  double step(double lr);
+  // On the GPU the host does not wait: clipping's factor is computed and used there.
+  void step(double lr);
+  // The global norm |g| of the gradients as they are now (the host waits for it on the GPU).
+  double grad_norm() const;
   int64_t steps() const { return steps_; }
 
   // The state for an exact resume: "optimizer.<slot>.<parameter name>" tensors (slots:
@@ -52,7 +54,9 @@ class Optimizer {
  private:
   Module::Named params_;
   OptimizerOptions options_;
-  double squared_norm() const;  // of all gradients, in double
+  std::vector<Tensor> grads() const;  // the defined ones, contiguous
+  Tensor device_squares() const;      // their |g_k|^2, float64 on the GPU
+  double squared_norm() const;        // of all gradients, in double
 
   std::vector<Tensor> slot1_, slot2_;  // momentum or Adam's m; Adam's v (on the params' device)
   int64_t steps_ = 0;

@@ -4,11 +4,7 @@
 #pragma once
 #include <cmath>
 
-#ifdef __CUDACC__
-#define TDSEG_HD __host__ __device__
-#else
-#define TDSEG_HD
-#endif
+#include "core/host_device.h"
 
 namespace tdseg::ops::fn {
 

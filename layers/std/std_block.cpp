@@ -2,6 +2,7 @@
 
 #include "core/autograd.h"
 #include "core/ops.h"
+#include "core/ops/map.h"
 #include "layers/std/std_composed.h"
 #include "layers/std/std_extras.h"
 #include "layers/std/std_fused.h"
@@ -16,7 +17,10 @@ Tensor std_block(const Tensor& o, const StdParams& params, const StdExtras& extr
     if (t->defined()) *t = t->to(o.device());
   if (cfg.prior == StdPrior::SS && !ex.centers.defined()) {
     InferenceGuard constant;  // the centre is data: no gradient flows through it
-    ex.centers = star_centroids(ops::softmax(ops::div_scalar(o, params.eps)), cfg.star_class);
+    // u_0 = softmax(o / eps), eps the value validate_std read: div_scalar's own map, without
+    // its reading eps back from the device once more.
+    const Tensor z0 = ops::unary_map("div_scalar", o, ops::fn::Divide{values.eps});
+    ex.centers = star_centroids(ops::softmax(z0), cfg.star_class);
   }
   return cfg.impl == StdImpl::Composed ? std_composed(o, params, ex, cfg)
                                        : std_fused(o, params, ex, cfg, values);

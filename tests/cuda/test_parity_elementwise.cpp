@@ -1,5 +1,6 @@
-// CPU/GPU parity of the elementwise, scalar and pointwise ops (tolerance 1e-6 relative:
-// the same functors run on both devices, so only the compilers' rounding differs).
+// CPU/GPU parity of the elementwise, scalar and pointwise ops and of dropout (tolerance
+// 1e-6 relative: the same functors, and the same dropout masks, run on both devices, so
+// only the compilers' rounding differs).
 #include <gtest/gtest.h>
 
 #include "core/ops.h"
@@ -26,6 +27,15 @@ std::vector<ParityCase> cases() {
        [](V x) { return ops::mul_scalar(x[0], x[1]); }},
       {"div_scalar", {randn_input(odd), uniform_input({}, 0.5, 2.0)},
        [](V x) { return ops::div_scalar(x[0], x[1]); }},
+      // A generator made afresh on each device: the same key, so the same mask.
+      {"dropout", {randn_input(big)}, [](V x) {
+         Generator gen(7);
+         return ops::dropout(x[0], 0.9, gen);
+       }},
+      {"dropout float64", {randn_input(odd, DType::Float64)}, [](V x) {
+         Generator gen(8);
+         return ops::dropout(x[0], 0.5, gen);
+       }},
   };
 }
 

@@ -4,6 +4,7 @@
 
 #include "core/ops/dropout.h"
 #include "core/ops/elementwise.h"
+#include "core/philox.h"
 #include "tests/check_close.h"
 #include "tests/gradcheck.h"
 
@@ -75,9 +76,28 @@ TEST(DropoutForward, KeepsAboutKeepProbAndRescales) {
   EXPECT_NEAR(double(kept) / x.numel(), 0.9, 0.017);
   Generator again(14);
   EXPECT_TRUE(all_close(ops::dropout(x, 0.9, again), y, 0, 0));  // seeded: reproducible
+  EXPECT_FALSE(all_close(ops::dropout(x, 0.9, again), y, 0, 0));  // the next key: another mask
   Generator any(15);
   EXPECT_TRUE(all_close(ops::dropout(x, 1.0, any), x, 0, 0));
   EXPECT_THROW_MSG(ops::dropout(x, 0.0, any), ValueError, "dropout: keep probability 0 must be in (0, 1]");
+}
+
+// Element i of n is kept when word i / G of Philox block i % G (G = ceil(n / 4)), under a
+// key drawn from the generator, is below floor(keep_prob 2^32): written out here, for an
+// n that is not a multiple of 4.
+TEST(DropoutForward, MaskIsPhiloxWordsUnderTheThreshold) {
+  const Tensor x = randn64({3, 5, 7, 11}, 18);
+  const double keep = 0.6;
+  Generator gen(19), same(19);
+  const Tensor y = ops::dropout(x, keep, gen);
+  const auto key = static_cast<uint64_t>(same.integer(0, INT64_MAX));
+  const int64_t n = x.numel(), G = (n + 3) / 4;
+  ASSERT_NE(n % 4, 0);
+  for (int64_t i = 0; i < n; ++i) {
+    const uint32_t word = philox::block(i % G, key).w[i / G];
+    const bool kept = word < static_cast<uint64_t>(keep * 4294967296.0);
+    ASSERT_EQ(y.data<double>()[i], kept ? x.data<double>()[i] * (1 / keep) : 0.0) << "element " << i;
+  }
 }
 
 TEST(GradCheck, Dropout) {  // a fresh generator per call, so every call draws the same mask
