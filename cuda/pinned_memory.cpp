@@ -21,6 +21,14 @@ struct PinnedRawAllocator : RawAllocator {
   void release(void* p) override { TDSEG_CUDA_CHECK(cudaFreeHost(p)); }
 };
 
+// Drops the completed events of `copies`; true when none is left. Throws CudaError after
+// a device failure.
+bool prune(std::vector<Event>& copies) {
+  copies.erase(std::remove_if(copies.begin(), copies.end(), [](const Event& e) { return e.done(); }),
+               copies.end());
+  return copies.empty();
+}
+
 }  // namespace
 
 PinnedPool::PinnedPool()
@@ -28,6 +36,7 @@ PinnedPool::PinnedPool()
       cache_(*raw_, CachingAllocator::caching_from_environment()) {}
 
 void* PinnedPool::allocate(size_t bytes) {
+  reclaim();
   void* p = cache_.allocate(bytes);
   std::lock_guard<std::mutex> lock(mutex_);
   blocks_[reinterpret_cast<uintptr_t>(p)].bytes = std::max<size_t>(bytes, 1);
@@ -36,20 +45,37 @@ void* PinnedPool::allocate(size_t bytes) {
 
 void PinnedPool::release(void* p) {
   if (!p) return;
-  std::vector<Event> copies;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    auto it = blocks_.find(reinterpret_cast<uintptr_t>(p));
-    check<ValueError>(it != blocks_.end(), "pinned memory: release of a pointer it did not allocate");
-    copies = std::move(it->second.copies);
-    blocks_.erase(it);
-  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = blocks_.find(reinterpret_cast<uintptr_t>(p));
+  check<ValueError>(it != blocks_.end(), "pinned memory: release of a pointer it did not allocate");
+  std::vector<Event> copies = std::move(it->second.copies);
+  blocks_.erase(it);
   try {
-    for (const Event& e : copies) e.synchronize();  // outside the lock: others go on
+    if (prune(copies))
+      cache_.free(p);
+    else
+      released_.push_back({p, std::move(copies)});
   } catch (const CudaError&) {
-    return;  // the device has failed: a copy may still hold the block, so it is not reused
+    // The device has failed: a copy may still hold the block, so it is not reused.
   }
-  cache_.free(p);
+}
+
+void PinnedPool::reclaim() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (size_t k = 0; k < released_.size();) {
+    bool done = false, failed = false;
+    try {
+      done = prune(released_[k].copies);
+    } catch (const CudaError&) {
+      failed = true;  // as in release: left out of the cache
+    }
+    if (!done && !failed) {
+      ++k;
+      continue;
+    }
+    if (done) cache_.free(released_[k].p);
+    released_.erase(released_.begin() + static_cast<std::ptrdiff_t>(k));
+  }
 }
 
 bool PinnedPool::record_copy(const void* p, size_t bytes, cudaStream_t stream) {
@@ -62,9 +88,7 @@ bool PinnedPool::record_copy(const void* p, size_t bytes, cudaStream_t stream) {
   if (a + bytes > it->first + b.bytes) return false;
   // A batch is copied once or twice, a long-lived staging buffer many times: drop the
   // events that have completed, so that the list stays as short as the queue.
-  b.copies.erase(std::remove_if(b.copies.begin(), b.copies.end(),
-                                [](const Event& e) { return e.done(); }),
-                 b.copies.end());
+  prune(b.copies);
   b.copies.emplace_back(cudaEventDisableTiming);
   b.copies.back().record(stream);
   return true;

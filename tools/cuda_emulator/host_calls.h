@@ -18,4 +18,10 @@ struct Counts {
 // Since the process began.
 Counts counts();
 
+// While held, each event recorded reads as pending (cudaEventQuery: cudaErrorNotReady)
+// until it is waited on, a stream is synchronised, or the hold ends: as if the copies and
+// kernels queued before it were still running. The emulated streams run everything at
+// once, so without this no code that polls an event could see one pending.
+void hold_events(bool hold);
+
 }  // namespace emu::host_calls

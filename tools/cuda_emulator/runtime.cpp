@@ -14,8 +14,14 @@
 namespace {
 std::atomic<uint64_t> g_syncs{0}, g_mallocs{0}, g_frees{0};
 
+// hold_events: an event recorded while held completes at the next release, g_releases
+// then reaching its pending_until; 0 is complete from the start.
+std::atomic<bool> g_hold{false};
+std::atomic<uint64_t> g_releases{0};
+
 struct Event {
   double ms = 0;
+  uint64_t pending_until = 0;
 };
 double now_ms() {
   return std::chrono::duration<double, std::milli>(
@@ -25,6 +31,11 @@ double now_ms() {
 }  // namespace
 
 emu::host_calls::Counts emu::host_calls::counts() { return {g_syncs.load(), g_mallocs.load(), g_frees.load()}; }
+
+void emu::host_calls::hold_events(bool hold) {
+  if (!hold) ++g_releases;
+  g_hold = hold;
+}
 
 extern "C" {
 cudaError_t cudaMalloc(void** p, size_t n) {
@@ -99,6 +110,7 @@ cudaError_t cudaStreamDestroy(cudaStream_t s) {
 }
 cudaError_t cudaStreamSynchronize(cudaStream_t) {
   ++g_syncs;
+  ++g_releases;  // what was queued before has completed (one stream per device)
   return cudaSuccess;
 }
 cudaError_t cudaEventCreateWithFlags(cudaEvent_t* e, unsigned) {
@@ -110,14 +122,20 @@ cudaError_t cudaEventDestroy(cudaEvent_t e) {
   return cudaSuccess;
 }
 cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t) {
-  reinterpret_cast<Event*>(e)->ms = now_ms();
+  Event* ev = reinterpret_cast<Event*>(e);
+  ev->ms = now_ms();
+  ev->pending_until = g_hold ? g_releases + 1 : 0;
   return cudaSuccess;
 }
-cudaError_t cudaEventSynchronize(cudaEvent_t) {
+cudaError_t cudaEventSynchronize(cudaEvent_t e) {
   ++g_syncs;
+  reinterpret_cast<Event*>(e)->pending_until = 0;
   return cudaSuccess;
 }
-cudaError_t cudaEventQuery(cudaEvent_t) { return cudaSuccess; }  // streams are synchronous
+// Streams are synchronous: an event is complete unless hold_events keeps it pending.
+cudaError_t cudaEventQuery(cudaEvent_t e) {
+  return reinterpret_cast<Event*>(e)->pending_until > g_releases ? cudaErrorNotReady : cudaSuccess;
+}
 cudaError_t cudaEventElapsedTime(float* ms, cudaEvent_t a, cudaEvent_t b) {
   *ms = float(reinterpret_cast<Event*>(b)->ms - reinterpret_cast<Event*>(a)->ms);
   return cudaSuccess;
