@@ -1,8 +1,9 @@
 // CPU/GPU parity of the optimiser (cuda/optimizer.cu against train/optimizer.cpp): SGD and
 // Adam with weight decay and global-norm clipping over 90 parameters (three launches of
 // 40), of sizes around a block's 2048-element chunk, with an empty one and some that get
-// no gradient; clipping at work, not at work (the norm is about 130) and off. Three steps;
-// the norms before each step, the weights and the slots after them.
+// no gradient; clipping at work (a limit of 1), not at work (1000, above the norm, which
+// the test checks) and off. Three steps; the norms before each step, the weights and the
+// slots after them.
 //
 // Tolerances: the norm 1e-12 relative (double sums in another order); weights and slots
 // 1e-6 (the same float32 formulas, which the GPU may contract into fused multiply-adds).

@@ -3,7 +3,8 @@
 // tensor), and the synchronisations listed below, no more. Each makes the host wait for
 // what it queued before, and leaves the GPU idle until the host queues more: little
 // beside a step's kernels, but a host loop or a copy added to a step (SS-STD's star field
-// was one: 35 ms a step on the host) shows here.
+// was one: 35 ms a step on the host) shows here. And the pinned pool's release, which
+// must not wait for a pending copy either (the second test).
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -76,7 +77,7 @@ TEST(HostCalls, APinnedBlockIsPutAsideWhileItsCopyIsPendingAndNobodyWaits) {
   EXPECT_EQ(pool.stats().in_use, in_use + block);  // no copy: cached at once
   emu::host_calls::hold_events(false);             // the copy completes
   {
-    const Tensor again = Tensor::empty_pinned({n});  // puts the first block back first
+    const Tensor again = Tensor::empty_pinned({n});  // first takes the first block back
     EXPECT_EQ(pool.stats().in_use, in_use + block);
   }
   EXPECT_EQ(pool.stats().in_use, in_use);
