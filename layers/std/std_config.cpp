@@ -15,16 +15,17 @@ namespace {
 // in one copy: the host waits once, not once a tensor. The rest are read one by one.
 std::vector<std::vector<double>> read_values(const std::vector<Tensor>& ts, Device device) {
   InferenceGuard no_record;
+  const auto packs = [&](const Tensor& t) { return device.is_cuda() && t.device() == device; };
   std::vector<Tensor> flat, on_device;
   for (const Tensor& t : ts) {
     flat.push_back(t.detach().to(DType::Float64).reshape({-1}));
-    if (device.is_cuda() && flat.back().device() == device) on_device.push_back(flat.back());
+    if (packs(flat.back())) on_device.push_back(flat.back());
   }
   const Tensor packed = on_device.empty() ? Tensor() : host_copy(ops::concat(on_device, 0));
   std::vector<std::vector<double>> values;
   int64_t at = 0;
   for (const Tensor& f : flat) {
-    const bool in_packed = device.is_cuda() && f.device() == device;
+    const bool in_packed = packs(f);
     const Tensor host = in_packed ? packed : host_copy(f);
     const double* p = host.data<double>() + (in_packed ? at : 0);
     values.emplace_back(p, p + f.numel());

@@ -415,8 +415,9 @@ Tensor run_cuda(const Tensor& o, const StdParams& params, const StdExtras& extra
   pb.need_sigma = params.sigma.requires_grad();
   pb.o = o.detach().contiguous();
   // The taps ([2, C, K]: g, then dg) and VP's log-volumes ([N, C]) go to the device from
-  // one page-locked block: queued without a wait, the host waits once, when the block is
-  // released here (a copy from pageable memory would wait for each).
+  // one page-locked block: queued without a wait, and released here without one (the
+  // pinned pool keeps the block until the copies have run), where a copy from pageable
+  // memory would wait for each.
   const GaussianTaps taps(v.sigma, K);
   const int64_t n_taps = 2 * C * K, n_log_v = cfg.prior == StdPrior::VP ? N * C : 0;
   const Tensor staging = Tensor::empty_pinned({n_taps + n_log_v}, dtype_of<T>());
