@@ -37,8 +37,9 @@ class PinnedPool {
   // Takes back the released blocks whose copies have completed, then serves the request.
   void* allocate(size_t bytes);  // throws DeviceError where no CUDA device is usable
   // Caches p's block if the copies recorded on it have completed, else puts it aside
-  // until they have; never waits. Does not throw (a tensor's destructor calls it): after
-  // a device failure the block is left out of the cache instead.
+  // until they have; never waits. A device failure does not make it throw (a tensor's
+  // destructor calls it): the block is left out of the cache instead. A pointer the pool
+  // did not hand out is a programming error, a ValueError.
   void release(void* p);
   // When [p, p + bytes) lies in one of the pool's blocks: records that a copy queued on
   // `stream` reads or writes it, and returns true. False for any other host memory. The
