@@ -15,6 +15,8 @@
 // over the planes' input rows, with 32-bit indices within a plane.
 #include <algorithm>
 
+#include "core/host_device.h"
+
 #include "cuda/context.h"
 #include "cuda/launch.h"
 #include "cuda/ops/resize.h"
@@ -93,8 +95,21 @@ __device__ inline void readers(int i, int out, double scale, int& lo, int& hi) {
 // would, puts neighbouring threads s = OW / W columns apart: s times the sectors a warp
 // needs (tests/tools/test_coalescing.cpp). Writes sizeof(T) bytes a thread; dy's rows are
 // read by the two input rows each output row reads, the second time through the cache.
-// Shared memory: `chunk` columns of r and of the columns' taps, 24 B each.
+// Shared memory: `chunk` columns of r and of the columns' taps (i0 and l: i1 follows from
+// i0), 20 B each, as three arrays, each padded.
 constexpr int kMaxChunk = 1024;
+
+// Where entry e of an array of E sits in shared memory: one entry of padding after every
+// 128 bytes, the width of the 32 banks. In the gather below, lane ix reads entry about
+// s ix + m of each array (s = OW / W), so at an upsampling by s = 2^k the lanes fall in
+// 32 / s of the banks, some of them s or more times each (the passes, or wavefronts, a
+// read takes). Padded, each 128-byte row's lanes fall in banks the next rows' lanes do not:
+// factors 2, 4 and 8 read with no conflict (Coalescing.BilinearResizeAtDeepLabsFactors,
+// tests/tools/test_coalescing.cpp, which counts them).
+template <typename E>
+TDSEG_HD inline int padded(int e) {
+  return e + e / static_cast<int>(128 / sizeof(E));
+}
 
 template <typename T>
 __global__ void resize_backward(int64_t planes, int H, int W, int OH, int OW, double sy,
@@ -102,7 +117,8 @@ __global__ void resize_backward(int64_t planes, int H, int W, int OH, int OW, do
                                 const Tap* __restrict__ tx, const T* __restrict__ dy,
                                 T* __restrict__ dx) {
   extern __shared__ double r[];
-  Tap* taps = reinterpret_cast<Tap*>(r + chunk);
+  double* frac = r + padded<double>(chunk);                      // the taps' l
+  int* first = reinterpret_cast<int*>(frac + padded<double>(chunk));  // and their i0
   for (int64_t row = blockIdx.x; row < planes * H; row += gridDim.x) {
     const int64_t k = row / H;
     const int iy = static_cast<int>(row - k * H);
@@ -123,14 +139,18 @@ __global__ void resize_backward(int64_t planes, int H, int W, int OH, int OW, do
             const double wy = weight_of(ty[oy], iy);
             if (wy != 0) v += wy * dy[(k * OH + oy) * OW + ox];
           }
-          r[ox - c0] = v;
-          taps[ox - c0] = tx[ox];
+          const Tap t = tx[ox];
+          r[padded<double>(ox - c0)] = v;
+          frac[padded<double>(ox - c0)] = t.l;
+          first[padded<int>(ox - c0)] = t.i0;
         }
         __syncthreads();
         if (ix < W)
           for (int ox = max(x_lo, c0); ox <= min(x_hi, c1 - 1); ++ox) {
-            const double wx = weight_of(taps[ox - c0], ix);
-            if (wx != 0) s += wx * r[ox - c0];
+            const int i0 = first[padded<int>(ox - c0)];
+            const Tap t{i0, min(i0 + 1, W - 1), frac[padded<double>(ox - c0)]};
+            const double wx = weight_of(t, ix), v = r[padded<double>(ox - c0)];
+            if (wx != 0) s += wx * v;
           }
         __syncthreads();  // before the next chunk overwrites r
       }
@@ -194,8 +214,8 @@ void resize_bilinear_backward(const Tensor& dy, const Tensor& dx) {
   dispatch_floating(dy.dtype(), "cuda resize_bilinear backward", [&](auto tag) {
     using T = decltype(tag);
     const int chunk = static_cast<int>(std::min<int64_t>(OW, kMaxChunk));
-    resize_backward<<<backward_grid(planes, H), backward_threads(W, OW),
-                      chunk * (sizeof(double) + sizeof(Tap)), stream(dy)>>>(
+    const size_t shared = 2 * padded<double>(chunk) * sizeof(double) + padded<int>(chunk) * sizeof(int);
+    resize_backward<<<backward_grid(planes, H), backward_threads(W, OW), shared, stream(dy)>>>(
         planes, int(H), int(W), int(OH), int(OW), scale_of(H, OH), scale_of(W, OW), chunk, ty,
         ty + OH, ptr<T>(dy), ptr<T>(dx));
   });

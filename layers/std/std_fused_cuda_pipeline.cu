@@ -69,14 +69,18 @@ struct OneMinusTwoU {
 
 // The row pass of f(v) at thread j's own pixel x0 + j, from vc[slot], one class's values at
 // the block's pixels: rows_kernel's arithmetic (std_fused_cuda_blur.cu), K products summed
-// in tap order from 0, 0 outside the image.
+// in tap order from 0, 0 outside the image. Every thread loads all K values (vc[j + b] is
+// in the span: j < 128) and drops those outside the image: the warp's loads stay whole
+// rows of shared memory, one wavefront each, at the image's edges too (a load that some
+// threads skip would make the emulator's count join them out of step, traffic.h, Banks).
 template <typename T, typename F>
 __device__ T row_pass(const Segment& s, const T* __restrict__ g, int K, const T* vc, F f) {
   const int j = threadIdx.x;
   T acc = 0;
   for (int b = 0; b < K; ++b) {
     const int xb = s.x0 + j + b - s.r;
-    acc += g[b] * (xb >= 0 && xb < s.W ? f(vc[j + b]) : T(0));
+    const T value = vc[j + b];  // at a pixel outside the image, what nobody wrote
+    acc += g[b] * (xb >= 0 && xb < s.W ? f(value) : T(0));
   }
   return acc;
 }

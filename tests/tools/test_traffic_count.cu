@@ -1,8 +1,9 @@
 // The emulator's traffic count (tools/cuda_emulator/traffic.h) on kernels whose bytes are
 // known: each distinct byte of device memory once, reads of what the launch wrote free,
 // both halves of a read-modify-write, nothing for shared memory or for what lies outside
-// the allocations; and how the warps coalesce their accesses (sectors per request) on
-// kernels whose patterns are known. Built for the traffic count only.
+// the allocations; and how the warps coalesce their accesses (sectors per request) and
+// the banks serve their shared-memory accesses (wavefronts per request) on kernels whose
+// patterns are known. Built for the traffic count only.
 #include <cuda_runtime.h>
 #include <gtest/gtest.h>
 
@@ -49,6 +50,18 @@ __global__ void transpose(const float* x, float* y, int n) {
   if (i < n * n) y[i] = x[(i % n) * n + i / n];
 }
 
+// One warp fills a tile of 32 x 33 values of T in shared memory, a row of 32 at a time,
+// then thread t reads value t * stride of it: stride 0 is a broadcast, 32 a column of a
+// 32-wide tile, 33 a column of a tile padded to 33.
+template <typename T>
+__global__ void shared_pattern(T* y, int stride) {
+  extern __shared__ __align__(16) unsigned char bytes[];
+  T* tile = reinterpret_cast<T*>(bytes);
+  for (int i = threadIdx.x; i < 32 * 33; i += blockDim.x) tile[i] = T(i);
+  __syncthreads();
+  y[threadIdx.x] = tile[threadIdx.x * stride];
+}
+
 float* device_floats(int n) {
   void* p = nullptr;
   EXPECT_EQ(cudaMalloc(&p, n * sizeof(float)), cudaSuccess);
@@ -89,14 +102,21 @@ TEST(CudaEmulatorTraffic, CountsEachByteOnceAndReadsBeforeWrites) {
 
 using emu::traffic::Requests;
 
-// The loads and stores of one launch of kernel, run by launch().
+// The count of the one launch that launch() makes.
 template <typename Launcher>
-std::pair<Requests, Requests> requests_of(Launcher launch) {
+emu::traffic::Launch only_launch(Launcher launch) {
   emu::traffic::start();
   launch();
   const std::vector<emu::traffic::Launch> l = emu::traffic::stop();
   EXPECT_EQ(l.size(), 1u);
-  return l.empty() ? std::pair<Requests, Requests>{} : std::pair{l[0].loads, l[0].stores};
+  return l.empty() ? emu::traffic::Launch{} : l[0];
+}
+
+// Its loads and stores to device memory.
+template <typename Launcher>
+std::pair<Requests, Requests> requests_of(Launcher launch) {
+  const emu::traffic::Launch l = only_launch(launch);
+  return {l.loads, l.stores};
 }
 
 void expect_requests(const Requests& r, uint64_t requests, uint64_t sectors, uint64_t ideal) {
@@ -134,6 +154,41 @@ TEST(CudaEmulatorCoalescing, SectorsPerRequestOfKnownPatterns) {
   expect_requests(row_stores, side, side * 4, side * 4);
   cudaFree(x);
   cudaFree(y);
+}
+
+using emu::traffic::Banks;
+
+// The shared loads and stores of one launch of shared_pattern<T>.
+template <typename T>
+std::pair<Banks, Banks> banks_of(int stride) {
+  T* y = nullptr;
+  EXPECT_EQ(cudaMalloc(&y, 32 * sizeof(T)), cudaSuccess);
+  const emu::traffic::Launch l =
+      only_launch([&] { shared_pattern<T><<<1, 32, 32 * 33 * sizeof(T)>>>(y, stride); });
+  cudaFree(y);
+  return {l.shared_loads, l.shared_stores};
+}
+
+void expect_banks(const Banks& b, uint64_t requests, uint64_t wavefronts, uint64_t ideal) {
+  EXPECT_EQ(b.requests, requests);
+  EXPECT_EQ(b.wavefronts, wavefronts);
+  EXPECT_EQ(b.ideal, ideal);
+}
+
+TEST(CudaEmulatorBanks, WavefrontsPerRequestOfKnownPatterns) {
+  // The tile's 33 rows, each 32 consecutive floats: one pass each.
+  auto [loads, stores] = banks_of<float>(1);
+  expect_banks(stores, 33, 33, 33);
+  expect_banks(loads, 1, 1, 1);
+  EXPECT_EQ(banks_of<float>(0).first.wavefronts, 1u);  // one word for all: a broadcast
+  expect_banks(banks_of<float>(2).first, 1, 2, 1);     // two threads a bank: 2 passes
+  expect_banks(banks_of<float>(32).first, 1, 32, 1);   // a column: one bank, 32 passes
+  EXPECT_EQ(banks_of<float>(32).first.efficiency(), 1.0 / 32);
+  expect_banks(banks_of<float>(33).first, 1, 1, 1);    // the padded column: every bank once
+  // Doubles: 32 of them are 64 words, two a bank at best; 16 bytes apart, four.
+  expect_banks(banks_of<double>(1).first, 1, 2, 2);
+  expect_banks(banks_of<double>(2).first, 1, 4, 2);
+  expect_banks(banks_of<double>(2).second, 33, 66, 66);
 }
 
 TEST(CudaEmulatorCoalescing, APartWarpIsOneRequestOfItsThreads) {

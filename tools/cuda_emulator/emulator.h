@@ -43,6 +43,7 @@ inline Config cfg(const char* kernel, dim3 grid, dim3 block, size_t shared_bytes
 // directly instead of as fibers (a barrier met there aborts with a message).
 void run_grid(const Config& c, bool* barrier_free, void (*thread)(void*), void* ctx);
 void* dynamic_shared();
+size_t dynamic_shared_bytes();  // of the running block
 // A barrier names its place in the source: every live thread of the block must wait at
 // the same one, as bar.sync requires on the GPU.
 void syncthreads(const char* file, int line);

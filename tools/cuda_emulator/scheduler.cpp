@@ -265,7 +265,11 @@ void run_block_fibers(unsigned n) {
 }  // namespace
 
 void* dynamic_shared() { return t_shared.data(); }
-void syncthreads(const char* file, int line) { yield(kBlockWait, file, line); }
+size_t dynamic_shared_bytes() { return t_shared.size(); }
+void syncthreads(const char* file, int line) {
+  traffic::on_barrier();
+  yield(kBlockWait, file, line);
+}
 uint64_t shfl_down_bits(uint64_t bits, unsigned delta, unsigned mask, const char* file, int line) {
   require_fiber();
   t_current->shfl_in = bits;

@@ -5,8 +5,8 @@
 // runtime a kernel sanitizer would provide, mark each byte of device memory a kernel
 // touches in one of two bitmaps (read, written) of the allocation it lies in; at the
 // launch's end the bits set are its bytes, and the bitmaps are cleared. Each access also
-// goes to coalescing.cpp, which puts the warps' requests together. This file is not
-// instrumented.
+// goes to coalescing.cpp, which puts the warps' requests together, and so does each
+// access to the running block's dynamic shared memory. This file is not instrumented.
 #include "traffic.h"
 
 #include <algorithm>
@@ -16,6 +16,7 @@
 #include <memory>
 
 #include "coalescing.h"
+#include "emulator.h"
 #include "traffic_hooks.h"
 
 namespace emu::traffic {
@@ -65,7 +66,12 @@ void mark(const void* p, size_t n, bool write, const void* site) {
   if (!g_counting.load(std::memory_order_relaxed)) return;
   const uintptr_t a = reinterpret_cast<uintptr_t>(p);
   Region* r = region_of(a);
-  if (!r) return;
+  if (!r) {  // the block's shared memory goes to the bank count, anything else nowhere
+    const auto shared = reinterpret_cast<uintptr_t>(emu::dynamic_shared());
+    if (a >= shared && a < shared + emu::dynamic_shared_bytes())
+      coalescing::shared_access(a - shared, unsigned(n), write, site);
+    return;
+  }
   coalescing::access(r->index, a - r->begin, unsigned(n), write, site);
   std::atomic<uint64_t>* bits = write ? r->written.get() : r->read.get();
   for (uintptr_t at = a - r->begin, last = std::min(a + n, r->end) - r->begin; at < last;) {
@@ -128,11 +134,15 @@ void launch_begin() {
   g_counting.store(true);
 }
 
+void on_barrier() {
+  if (g_counting.load(std::memory_order_relaxed)) coalescing::barrier();
+}
+
 void launch_end(const char* kernel) {
   if (!g_counting.load()) return;
   g_counting.store(false);
   Launch l{kernel};
-  coalescing::launch_end(l.loads, l.stores);
+  coalescing::launch_end(l.loads, l.stores, l.shared_loads, l.shared_stores);
   for (Region* r : g_sorted) {
     if (!r->touched.exchange(false)) continue;
     l.read += take(r->read.get(), r->words());

@@ -5,8 +5,8 @@
 // between a GPU and its memory at the least, each byte once, however often its threads
 // touch it (re-reads, and reads of what the launch wrote, come from the caches, as in the
 // byte model of docs/PERFORMANCE.md); and, loads and stores apart, how its warps coalesced
-// the accesses (Requests). Registers, shared memory and the host's copies and memsets are
-// not counted.
+// the accesses (Requests) and how the banks of shared memory served them (Banks).
+// Registers, shared memory and the host's copies and memsets are not counted as bytes.
 #pragma once
 
 #include <cstdint>
@@ -32,10 +32,32 @@ struct Requests {
   }
 };
 
+// A launch's warp-level requests to its dynamic shared memory, loads or stores
+// (coalescing.cpp): what a profiler reports as shared requests and wavefronts. The 32
+// banks each serve one 32-bit word a pass, so a request takes as many passes (wavefronts)
+// as the most distinct words that one bank holds among its threads' addresses: 1 for 32
+// threads reading consecutive floats or one float together, 32 for 32 threads reading a
+// column of a 32-float-wide tile. The static __shared__ arrays of the block reductions
+// (cuda/block_reduce.cuh) are not seen.
+struct Banks {
+  uint64_t requests = 0;
+  uint64_t wavefronts = 0;
+  uint64_t ideal = 0;  // the fewest passes: each request's distinct words over 32
+
+  double efficiency() const { return wavefronts ? double(ideal) / wavefronts : 1.0; }
+  Banks& operator+=(const Banks& o) {
+    requests += o.requests;
+    wavefronts += o.wavefronts;
+    ideal += o.ideal;
+    return *this;
+  }
+};
+
 struct Launch {
   std::string kernel;  // the name at the launch, without its template arguments
   uint64_t read = 0, written = 0;
   Requests loads, stores;
+  Banks shared_loads, shared_stores;
 };
 
 // Whether this build counts (only the kernels of tdseg_lib_traffic are instrumented).
