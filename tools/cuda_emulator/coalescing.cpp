@@ -37,7 +37,7 @@ struct Key {
   uint64_t warp;
   const void* site;
   uint32_t epoch;  // the barriers each thread has passed in the block
-  uint32_t time;   // the how-many-th execution of site by each thread since the last
+  uint32_t time;   // the how-many-th execution of site by each thread in that epoch
   bool write;
   bool shared;  // to shared memory, else to device memory
   bool operator==(const Key& o) const {

@@ -1,6 +1,6 @@
 // The emulator's side of the traffic count (traffic.h): the runtime tells it of each
-// allocation of device memory, the scheduler of each launch and barrier. Without TDSEG_TRAFFIC (the
-// plain and race-check builds) the calls are empty.
+// allocation of device memory, the scheduler of each launch and each barrier. Without
+// TDSEG_TRAFFIC (the plain and race-check builds) the calls are empty.
 #pragma once
 
 #include <cstddef>
