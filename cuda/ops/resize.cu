@@ -30,10 +30,13 @@ struct Tap {
   double l;    // weight of i1; i0 gets 1 - l
 };
 
+// The taps reading input samples i0 and the next (the last for the last), i1 with weight l.
+__device__ inline Tap tap_at(int i0, int in, double l) { return {i0, min(i0 + 1, in - 1), l}; }
+
 __device__ inline Tap tap(int o, int in, double scale) {
   const double src = o * scale;
   const int i0 = min(static_cast<int>(floor(src)), in - 1);
-  return {i0, min(i0 + 1, in - 1), src - i0};
+  return tap_at(i0, in, src - i0);
 }
 
 // The weight with which output sample o, of taps t, reads input sample i (both taps may be i).
@@ -100,9 +103,9 @@ constexpr int kMaxChunk = 1024;
 
 // Where entry e of an array of E sits in shared memory: one entry of padding after every
 // 128 bytes, the width of the 32 banks. In the gather below, lane ix reads entry about
-// s ix + m of each array (s = OW / W), so unpadded, at an upsampling by s = 2, 4 or 8, a
-// warp's reads fall in 32 / s of the banks, each bank serving s times the words it would
-// with no conflict, one a pass. Padded, each 128-byte row's lanes fall in banks the next
+// s ix + m of each array (s = OW / W), so unpadded, at an upsampling by s = 2, 4 or 8,
+// lanes exactly s entries apart would fall in 32 / s of the banks, each serving s times
+// the words it would with no conflict, one a pass. Padded, each 128-byte row's lanes fall in banks the next
 // rows' lanes do not, but for one bank that most offsets give a third word: the emulator
 // counts 0.70 to 0.81 of the passes needed at those factors, against 0.17 to 0.57
 // unpadded (Coalescing.BilinearResizeAtDeepLabsFactors, tests/tools/test_coalescing.cpp).
@@ -142,14 +145,14 @@ __global__ void resize_backward(int64_t planes, int H, int W, int OH, int OW, do
           const Tap t = tx[ox];
           r[padded<double>(ox - c0)] = v;
           frac[padded<double>(ox - c0)] = t.l;
-          first[padded<int>(ox - c0)] = t.i0;
+          first[padded<int>(ox - c0)] = t.i0;  // tap_at() gives i1 back
         }
         __syncthreads();
         if (ix < W)
           for (int ox = max(x_lo, c0); ox <= min(x_hi, c1 - 1); ++ox) {
-            const int i0 = first[padded<int>(ox - c0)];
-            const Tap t{i0, min(i0 + 1, W - 1), frac[padded<double>(ox - c0)]};
-            const double wx = weight_of(t, ix), v = r[padded<double>(ox - c0)];
+            const int at = padded<double>(ox - c0);
+            const double wx = weight_of(tap_at(first[padded<int>(ox - c0)], W, frac[at]), ix);
+            const double v = r[at];
             if (wx != 0) s += wx * v;
           }
         __syncthreads();  // before the next chunk overwrites r

