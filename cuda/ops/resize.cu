@@ -14,6 +14,7 @@
 // reader). The forward's grid runs over the planes (cuda/plane_grid.cuh), the backward's
 // over the planes' input rows, with 32-bit indices within a plane.
 #include <algorithm>
+#include <cmath>
 
 #include "core/host_device.h"
 #include "cuda/context.h"
@@ -76,14 +77,27 @@ __global__ void resize_forward(int H, int W, int OH, int OW, const Tap* __restri
 // [i - 1, i + 1), so o in [(i - 1) / scale, (i + 1) / scale), widened by one on each side
 // against rounding; weight_of() then decides exactly, with the forward's own taps. With
 // scale == 0 every output sample reads input 0 (and input min(1, in - 1) with weight 0).
-__device__ inline void readers(int i, int out, double scale, int& lo, int& hi) {
+// lo is not clamped at 0 (the gather's lanes step from it in lockstep); hi is at out - 1.
+TDSEG_HD inline void readers(int i, int out, double scale, int& lo, int& hi) {
   if (scale == 0) {
     lo = 0;
     hi = out - 1;
     return;
   }
-  lo = max(0, static_cast<int>(floor((i - 1) / scale)) - 1);
-  hi = min(out - 1, static_cast<int>(ceil((i + 1) / scale)) + 1);
+  lo = static_cast<int>(std::floor((i - 1) / scale)) - 1;
+  hi = static_cast<int>(std::ceil((i + 1) / scale)) + 1;
+  hi = hi < out - 1 ? hi : out - 1;
+}
+
+// The most readers() gives any input sample of [0, in): the gather's steps per column.
+int most_readers(int64_t in, int64_t out, double scale) {
+  int most = 0;
+  for (int i = 0; i < in; ++i) {
+    int lo, hi;
+    readers(i, static_cast<int>(out), scale, lo, hi);
+    most = std::max(most, hi - lo + 1);
+  }
+  return most;
 }
 
 // One block per input row iy of a plane k, the rows of a plane in consecutive blocks (so
@@ -98,41 +112,65 @@ __device__ inline void readers(int i, int out, double scale, int& lo, int& hi) {
 // needs (tests/tools/test_coalescing.cpp). Writes sizeof(T) bytes a thread; dy's rows are
 // read by the two input rows each output row reads, the second time through the cache.
 // Shared memory: `chunk` columns of r and of the columns' taps (i0 and l: i1 follows from
-// i0), 20 B each, as three arrays, each padded.
+// i0), 20 B each, as three arrays of whole 128-byte rows.
 constexpr int kMaxChunk = 1024;
 
-// Where entry e of an array of E sits in shared memory: one entry of padding after every
-// 128 bytes, the width of the 32 banks. In the gather below, lane ix reads entry about
-// s ix + m of each array (s = OW / W), so unpadded, at an upsampling by s = 2, 4 or 8,
-// lanes exactly s entries apart would fall in 32 / s of the banks, each serving s times
-// the words it would with no conflict, one a pass. Padded, each 128-byte row's lanes fall in banks the next
-// rows' lanes do not, but for one bank that most offsets give a third word: the emulator
-// counts 0.70 to 0.81 of the passes needed at those factors, against 0.17 to 0.57
-// unpadded (Coalescing.BilinearResizeAtDeepLabsFactors, tests/tools/test_coalescing.cpp).
+// Where entry e of an array of E sits in shared memory: in its 128-byte row (the width of
+// the 32 banks), rotated by the row's index modulo `period`. In the gather below lane ix
+// reads entry about s ix + m of each array at its step m, s = (OW - 1) / (W - 1). Where s
+// is 2^a b, b odd (DeepLabV3+'s upsampling: 2, 4 and 8), the lanes of a row fall in
+// 1 / 2^a of its banks, each serving 2^a times the words it would with no conflict;
+// rotating the rows by their index modulo period = 2^a puts the next rows' lanes in the
+// banks this row's leave free: one pass for each 32 words. Elsewhere (s odd, or drifting
+// from an integer by an entry or more over a warp) period is 1, no rotation: the lanes'
+// offsets spread over the banks as they come. Consecutive entries, as the threads fill the
+// arrays, fill whole rows. period and the row's length are powers of two: masks, not
+// divisions.
 template <typename E>
-TDSEG_HD inline int padded(int e) {
-  return e + e / static_cast<int>(128 / sizeof(E));
+TDSEG_HD inline int rotated(int e, int period) {
+  constexpr int kRow = 128 / sizeof(E);
+  const int row = e / kRow;
+  return row * kRow + ((e + (row & (period - 1))) & (kRow - 1));
+}
+
+// The entries an array of n takes: whole rows, which rotated() permutes.
+template <typename E>
+TDSEG_HD inline int whole_rows(int n) {
+  constexpr int kRow = 128 / sizeof(E);
+  return (n + kRow - 1) / kRow * kRow;
+}
+
+// The rotation period for an upsampling of [0, in) onto [0, out): 2^a of s's nearest
+// integer 2^a b, where the 32 lanes of a warp drift less than an entry from it; else 1.
+int rotation_period(int64_t in, int64_t out) {
+  if (in < 2 || out <= in) return 1;
+  const double s = static_cast<double>(out - 1) / (in - 1);
+  const int64_t n = std::llround(s);
+  if (std::abs(s - n) * 32 >= 1) return 1;
+  return static_cast<int>(std::min<int64_t>(n & -n, 32));
 }
 
 template <typename T>
 __global__ void resize_backward(int64_t planes, int H, int W, int OH, int OW, double sy,
-                                double sx, int chunk, const Tap* __restrict__ ty,
-                                const Tap* __restrict__ tx, const T* __restrict__ dy,
-                                T* __restrict__ dx) {
+                                double sx, int chunk, int steps, int period,
+                                const Tap* __restrict__ ty, const Tap* __restrict__ tx,
+                                const T* __restrict__ dy, T* __restrict__ dx) {
   extern __shared__ double r[];
-  double* frac = r + padded<double>(chunk);                      // the taps' l
-  int* first = reinterpret_cast<int*>(frac + padded<double>(chunk));  // and their i0
+  double* frac = r + whole_rows<double>(chunk);                      // the taps' l
+  int* first = reinterpret_cast<int*>(frac + whole_rows<double>(chunk));  // and their i0
   for (int64_t row = blockIdx.x; row < planes * H; row += gridDim.x) {
     const int64_t k = row / H;
     const int iy = static_cast<int>(row - k * H);
     int y_lo, y_hi, lo, hi, unused;
     readers(iy, OH, sy, y_lo, y_hi);
+    y_lo = max(y_lo, 0);
     for (int ix0 = 0; ix0 < W; ix0 += blockDim.x) {  // the input columns a thread each
       const int ix = ix0 + threadIdx.x, last = min(ix0 + static_cast<int>(blockDim.x), W) - 1;
       readers(ix0, OW, sx, lo, unused);  // readers() grows with its input: [lo, hi] covers
       readers(last, OW, sx, unused, hi);  // the readers of every column in [ix0, last]
-      int x_lo, x_hi;
-      readers(min(ix, W - 1), OW, sx, x_lo, x_hi);
+      lo = max(lo, 0);
+      int x_lo;
+      readers(min(ix, W - 1), OW, sx, x_lo, unused);
       double s = 0;
       for (int c0 = lo; c0 <= hi; c0 += chunk) {
         const int c1 = min(hi + 1, c0 + chunk);
@@ -143,17 +181,23 @@ __global__ void resize_backward(int64_t planes, int H, int W, int OH, int OW, do
             if (wy != 0) v += wy * dy[(k * OH + oy) * OW + ox];
           }
           const Tap t = tx[ox];
-          r[padded<double>(ox - c0)] = v;
-          frac[padded<double>(ox - c0)] = t.l;
-          first[padded<int>(ox - c0)] = t.i0;  // tap_at() gives i1 back
+          r[rotated<double>(ox - c0, period)] = v;
+          frac[rotated<double>(ox - c0, period)] = t.l;
+          first[rotated<int>(ox - c0, period)] = t.i0;  // tap_at() gives i1 back
         }
         __syncthreads();
+        // Every lane takes the same steps from its first reader, in lockstep: a step is one
+        // shared load for the warp, its lanes s entries apart (rotated()). A step past the
+        // lane's readers adds nothing (weight_of), one outside the chunk loads the chunk's
+        // nearest entry and drops it.
         if (ix < W)
-          for (int ox = max(x_lo, c0); ox <= min(x_hi, c1 - 1); ++ox) {
-            const int at = padded<double>(ox - c0);
-            const double wx = weight_of(tap_at(first[padded<int>(ox - c0)], W, frac[at]), ix);
-            const double v = r[at];
-            if (wx != 0) s += wx * v;
+          for (int m = 0; m < steps; ++m) {
+            const int ox = x_lo + m;
+            const int at = min(max(ox, c0), c1 - 1) - c0;
+            const int d = rotated<double>(at, period);
+            const double wx = weight_of(tap_at(first[rotated<int>(at, period)], W, frac[d]), ix);
+            const double v = r[d];
+            if (wx != 0 && ox >= c0 && ox < c1) s += wx * v;
           }
         __syncthreads();  // before the next chunk overwrites r
       }
@@ -218,10 +262,11 @@ void resize_bilinear_backward(const Tensor& dy, const Tensor& dx) {
     using T = decltype(tag);
     const int chunk = static_cast<int>(std::min<int64_t>(OW, kMaxChunk));
     const size_t shared =
-        2 * padded<double>(chunk) * sizeof(double) + padded<int>(chunk) * sizeof(int);
+        2 * whole_rows<double>(chunk) * sizeof(double) + whole_rows<int>(chunk) * sizeof(int);
+    const double sx = scale_of(W, OW);
     resize_backward<<<backward_grid(planes, H), backward_threads(W, OW), shared, stream(dy)>>>(
-        planes, int(H), int(W), int(OH), int(OW), scale_of(H, OH), scale_of(W, OW), chunk, ty,
-        ty + OH, ptr<T>(dy), ptr<T>(dx));
+        planes, int(H), int(W), int(OH), int(OW), scale_of(H, OH), sx, chunk,
+        most_readers(W, OW, sx), rotation_period(W, OW), ty, ty + OH, ptr<T>(dy), ptr<T>(dx));
   });
   TDSEG_LAUNCH_CHECK();
 }
