@@ -100,9 +100,10 @@ Tensor normalise(const Tensor& image, const std::array<float, 3>& mean,
   const Tensor src = image.contiguous();
   Tensor out = Tensor::empty(image.shape());
   const int64_t plane = image.size(1) * image.size(2);
+  const float* in = src.data<float>();
+  float* o = out.data<float>();
   for (int64_t c = 0; c < 3; ++c)
-    for (int64_t k = 0; k < plane; ++k)
-      out.data<float>()[c * plane + k] = (src.data<float>()[c * plane + k] - mean[c]) / std[c];
+    for (int64_t k = 0; k < plane; ++k) o[c * plane + k] = (in[c * plane + k] - mean[c]) / std[c];
   return out;
 }
 

@@ -117,7 +117,8 @@ struct Loader::Impl {
     if (star >= 0) {
       Tensor u = Tensor::empty({N, 1, H, W});
       const int32_t* m = batch.masks.data<int32_t>();
-      for (int64_t k = 0; k < N * H * W; ++k) u.data<float>()[k] = m[k] == star ? 1.f : 0.f;
+      float* inside = u.data<float>();
+      for (int64_t k = 0; k < N * H * W; ++k) inside[k] = m[k] == star ? 1.f : 0.f;
       batch.centers = star_centroids(u, 0);
     }
     return batch;

@@ -56,9 +56,9 @@ Canvas mask_canvas(const Tensor& mask) {
   const Tensor m = mask.contiguous();
   const int64_t H = m.size(0), W = m.size(1);
   Canvas c(W, H);
+  const int32_t* labels = m.data<int32_t>();
   for (int64_t y = 0; y < H; ++y)
-    for (int64_t x = 0; x < W; ++x)
-      c.fill_rect(x, y, x + 1, y + 1, voc_color(m.data<int32_t>()[y * W + x]));
+    for (int64_t x = 0; x < W; ++x) c.fill_rect(x, y, x + 1, y + 1, voc_color(labels[y * W + x]));
   return c;
 }
 
@@ -69,9 +69,10 @@ Canvas overlay(const Canvas& image, const Tensor& mask, double alpha) {
       image.height(), " image");
   const Tensor m = mask.contiguous();
   Canvas out = image;
+  const int32_t* labels = m.data<int32_t>();
   for (int64_t y = 0; y < image.height(); ++y)
     for (int64_t x = 0; x < image.width(); ++x) {
-      const int32_t label = m.data<int32_t>()[y * image.width() + x];
+      const int32_t label = labels[y * image.width() + x];
       if (label == 0 || label == ops::kIgnoreIndex) continue;
       const Rgb a = image.at(x, y), b = voc_color(label);
       auto mix = [&](uint8_t u, uint8_t v) {

@@ -141,10 +141,18 @@ SyntheticDataset::SyntheticDataset(const std::string& split, int64_t size, uint6
   check<ValueError>(size >= 0, "synthetic: size ", size, " must be positive (0: the default)");
   if (size_ == 0) size_ = split == "train" ? kTrainSize : kValSize;
   seed_ = mix_seed(seed, split == "train" ? 0 : 1);
+  if (size_ <= kKeptSamples) kept_ = std::make_unique<Kept>(static_cast<size_t>(size_));
 }
 
 Sample SyntheticDataset::get(size_t index) const {
   check<ValueError>(index < size(), name(), ": sample ", index, " of ", size());
+  if (!kept_) return draw(index);
+  Sample& s = kept_->samples[index];
+  std::call_once(kept_->drawn[index], [&] { s = draw(index); });
+  return {s.image.clone(), s.mask.clone(), s.id};  // the caller may change its copy
+}
+
+Sample SyntheticDataset::draw(size_t index) const {
   Generator g(mix_seed(seed_, index));
   const Star star = draw_star(g);
   std::vector<Figure> figures;

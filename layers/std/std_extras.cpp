@@ -82,13 +82,14 @@ Tensor volumes_from_labels(const Tensor& labels, int64_t C, DType dtype) {
   Tensor v = Tensor::zeros({N, C}, DType::Float64);
   const Tensor lc = host_copy(labels);
   const int32_t* t = lc.data<int32_t>();
+  double* counts = v.data<double>();
   for (int64_t n = 0; n < N; ++n)
     for (int64_t k = 0; k < L; ++k) {
       const int32_t label = t[n * L + k];
       if (label == ops::kIgnoreIndex) continue;
       check<ValueError>(label >= 0 && label < C, op, ": label ", label, " at image ", n,
                         " is outside [0, ", C, ") and is not ", ops::kIgnoreIndex);
-      v.data<double>()[n * C + label] += 1;
+      counts[n * C + label] += 1;
     }
   return v.to(dtype).to(labels.device());
 }
@@ -126,9 +127,10 @@ Tensor edge_weight(const Tensor& image) {
   Tensor e = Tensor::empty({N, 1, H, W}, image.dtype());
   dispatch_floating(image.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
+    const double* pixels = v.data<double>();
     auto v0 = [&](int64_t n, int64_t y, int64_t x) {
       double s = 0;
-      for (int64_t c = 0; c < C; ++c) s += v.data<double>()[((n * C + c) * H + y) * W + x];
+      for (int64_t c = 0; c < C; ++c) s += pixels[((n * C + c) * H + y) * W + x];
       return s / C;
     };
     for (int64_t n = 0; n < N; ++n)

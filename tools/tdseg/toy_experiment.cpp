@@ -21,11 +21,12 @@ constexpr double kPi = 3.14159265358979323846;
 Tensor star_mask(int64_t N, double cx, double cy) {
   const double r0 = 0.27 * N, a = 0.4;
   Tensor mask = Tensor::empty({N, N}, DType::Int32);
+  int32_t* inside = mask.data<int32_t>();
   for (int64_t y = 0; y < N; ++y)
     for (int64_t x = 0; x < N; ++x) {
       const double dx = x - cx, dy = y - cy;
       const double r = r0 * (1 + a * std::cos(5 * (std::atan2(dy, dx) + kPi / 2)));
-      mask.data<int32_t>()[y * N + x] = std::hypot(dx, dy) <= r ? 1 : 0;
+      inside[y * N + x] = std::hypot(dx, dy) <= r ? 1 : 0;
     }
   return mask;
 }
@@ -55,9 +56,10 @@ void two_means(const double* v, int64_t n, double mu[2]) {
 double object_iou(const Tensor& u, const Tensor& mask) {
   const int64_t L = mask.numel();
   const double* u1 = u.data<double>() + L;
+  const int32_t* m = mask.data<int32_t>();
   int64_t inter = 0, uni = 0;
   for (int64_t k = 0; k < L; ++k) {
-    const bool pred = u1[k] > 0.5, truth = mask.data<int32_t>()[k] == 1;
+    const bool pred = u1[k] > 0.5, truth = m[k] == 1;
     inter += pred && truth;
     uni += pred || truth;
   }
@@ -77,13 +79,15 @@ ToyResult run_toy(const ToyConfig& tc) {
   r.image = Tensor::empty({1, 1, N, N}, DType::Float64);
   Generator gen(tc.seed);
   double* v = r.image.data<double>();
-  for (int64_t k = 0; k < N * N; ++k) v[k] = r.mask.data<int32_t>()[k] + tc.noise * gen.normal();
+  const int32_t* m = r.mask.data<int32_t>();
+  for (int64_t k = 0; k < N * N; ++k) v[k] = m[k] + tc.noise * gen.normal();
   two_means(v, N * N, r.mu);
 
   Tensor o = Tensor::empty({1, 2, N, N}, DType::Float64);
+  double* logits = o.data<double>();
   for (int i = 0; i < 2; ++i)
     for (int64_t k = 0; k < N * N; ++k)
-      o.data<double>()[i * N * N + k] = -0.5 * (v[k] - r.mu[i]) * (v[k] - r.mu[i]);
+      logits[i * N * N + k] = -0.5 * (v[k] - r.mu[i]) * (v[k] - r.mu[i]);
 
   StdConfig c;
   c.lambda = tc.lambda;
