@@ -1,10 +1,10 @@
 // The built-in synthetic dataset: the default, needing no download. Sample i of a split
 // is generated from (seed, split, i) alone, so get() is random-access and thread-safe and
 // the data are the same on every run and machine with the same build. A split of up to
-// kKeptSamples is generated once and kept (147 KB a sample, 59 MB for the default 400):
-// the main job reads each training sample 80 times, and drawing one (28 k Gaussian
-// draws, the figures' tests at each pixel) costs about 2 ms of a core, which the loader's
-// threads would take from the training's.
+// kKeptSamples keeps each sample its first get() draws (147 KB a sample, 59 MB for the
+// default 400) and hands out copies: the main job reads each training sample 80 times,
+// and the draws (28 k Gaussian draws, the figures' tests at each pixel) took 5.7% of a
+// profile of its STD run: time the loader's threads take from the others'.
 //
 // Each sample is a 96x96 RGB image with an exact mask of 5 classes:
 //   0 background  slow shading (a sinusoid of period 24-48 px)

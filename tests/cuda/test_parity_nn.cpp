@@ -231,6 +231,8 @@ std::vector<ParityCase> resize_cases() {
       // readers than a chunk of shared memory holds (OW = 2500 > 1024 columns).
       reduction_case({"resize 5x300->7x700", {randn_input({1, 2, 5, 300})}, resize(7, 700)}),
       reduction_case({"resize 3x9->2x2500", {randn_input({1, 2, 3, 9})}, resize(2, 2500)}),
+      // Upsampling by 4, the gather's rows rotated, its readers in two chunks of 1024.
+      reduction_case({"resize 5x257->9x1025", {randn_input({1, 2, 5, 257})}, resize(9, 1025)}),
       reduction_case({"resize 2x2500->3x9", {randn_input({1, 2, 2, 2500})}, resize(3, 9)}),
       // More planes than a grid's y extent (65535): the kernels loop over the rest.
       reduction_case({"resize 66000 planes", {randn_input({2, 33000, 3, 2})}, resize(5, 3)}),

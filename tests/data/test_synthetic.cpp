@@ -48,6 +48,19 @@ TEST(Synthetic, AFunctionOfSeedSplitAndIndex) {
   for (size_t i = 0; i < 8; ++i) expect_same(a[i], b[i]);
 }
 
+// A split of up to kKeptSamples keeps what it draws and hands out copies: a caller that
+// changes its copy changes no one else's, and a kept sample is the one drawn afresh (a
+// larger split keeps none; sample i depends on its index, not on the split's size).
+TEST(Synthetic, KeptSamplesAreTheDrawnOnesAndHandedOutAsCopies) {
+  const SyntheticDataset kept("train", 20, 3);
+  const SyntheticDataset drawn("train", SyntheticDataset::kKeptSamples + 1, 3);
+  Sample first = kept.get(4);
+  expect_same(first, drawn.get(4));
+  first.image.data<float>()[0] += 1;
+  first.mask.data<int32_t>()[0] += 1;
+  expect_same(kept.get(4), drawn.get(4));
+}
+
 TEST(Synthetic, ClassesAndStarShapedStars) {
   const auto d = make_dataset(DatasetOptions{});  // the default: synthetic train
   EXPECT_EQ(d->classes(), 5);
