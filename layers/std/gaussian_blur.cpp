@@ -63,21 +63,21 @@ void for_ends(int64_t n, int64_t r, F f) {
   for (int64_t i = std::max(r, n - r); i < n; ++i) f(i);
 }
 
-// out (+)= gv (x) gh * in on one H x W plane: rows with gh into tmp, then columns with gv.
+// out (+)= gv (x) gh * in on one H x W plane: rows with gh into tmp, then columns with gv;
+// src holds the K taps' source pointers.
 template <int kK, typename T>
 void separable(const T* gv, const T* gh, int64_t K, int64_t H, int64_t W, const T* in, T* tmp,
-               T* out, bool accumulate) {
+               const T** src, T* out, bool accumulate) {
   const int64_t r = (K - 1) / 2, L = H * W;
-  std::vector<const T*> src(K);
   // Rows: the plane as one run from its pixel r to L - r, then each row's r pixels at
   // each end, whose sums in the run took taps from the next or previous row, again.
   for (int64_t b = 0; b < K; ++b) src[b] = in + b;
-  if (L > 2 * r) sum_taps<kK>(K, gh, src.data(), L - 2 * r, true, tmp + r);
+  if (L > 2 * r) sum_taps<kK>(K, gh, src, L - 2 * r, true, tmp + r);
   for (int64_t y = 0; y < H; ++y)
     for_ends(W, r, [&](int64_t x) { tmp[y * W + x] = row_end_sum(K, gh, x, W, in + y * W); });
   // Columns: rows r to H - r as one run, then the r rows at each end, a tap at a time.
   for (int64_t a = 0; a < K; ++a) src[a] = tmp + a * W;
-  if (H > 2 * r) sum_taps<kK>(K, gv, src.data(), (H - 2 * r) * W, !accumulate, out + r * W);
+  if (H > 2 * r) sum_taps<kK>(K, gv, src, (H - 2 * r) * W, !accumulate, out + r * W);
   for_ends(H, r, [&](int64_t y) {
     T* d = out + y * W;
     if (!accumulate) std::fill(d, d + W, T(0));
@@ -99,15 +99,16 @@ void gaussian_blur(const GaussianTaps& t, int64_t N, int64_t H, int64_t W, const
 #pragma omp parallel if (planes * L >= kParallelMinElements)
   {
     std::vector<T> tmp(L);
+    std::vector<const T*> src(K);
 #pragma omp for
     for (int64_t k = 0; k < planes; ++k) {
       const T* gc = g.data() + k % t.C * K;
       const T* dgc = dg.data() + k % t.C * K;
       if (!dsigma) {
-        plane(gc, gc, K, H, W, in + k * L, tmp.data(), out + k * L, false);
+        plane(gc, gc, K, H, W, in + k * L, tmp.data(), src.data(), out + k * L, false);
       } else {
-        plane(dgc, gc, K, H, W, in + k * L, tmp.data(), out + k * L, false);
-        plane(gc, dgc, K, H, W, in + k * L, tmp.data(), out + k * L, true);
+        plane(dgc, gc, K, H, W, in + k * L, tmp.data(), src.data(), out + k * L, false);
+        plane(gc, dgc, K, H, W, in + k * L, tmp.data(), src.data(), out + k * L, true);
       }
     }
   }
