@@ -11,6 +11,7 @@
 #include "core/ops/batch_norm.h"
 
 #include <cmath>
+#include <type_traits>
 
 #include "core/autograd.h"
 #include "core/device_memory.h"
@@ -86,6 +87,38 @@ struct BatchNormBackward : Node {
   }
 };
 
+// The per-channel sums run in one fixed order, n then i, which defines the CPU's results.
+// One channel's sum is a chain of dependent additions (4 cycles each on x86-64), so the
+// forward sums kLanes channels together, one chain each: the same sums to the bit, more
+// of them in flight (the tiny network's forward, batch 8 at 65 x 65 on one core: 17.3
+// to 14.9 ms). The backward's sums do more per element and gained nothing so: they run
+// a channel at a time.
+constexpr int kLanes = 4;
+
+// add(j, k) for each lane j < G and element k of its channel c0 + j, k in order.
+template <int G, typename Add>
+void over_channels(int64_t N, int64_t C, int64_t L, int64_t c0, Add add) {
+  for (int64_t n = 0; n < N; ++n) {
+    const int64_t base = (n * C + c0) * L;
+    for (int64_t i = 0; i < L; ++i)
+      for (int j = 0; j < G; ++j) add(j, base + j * L + i);
+  }
+}
+
+// body(lanes, c0) for the channels c0 .. c0 + lanes - 1: groups of kLanes, then one at a
+// time; lanes is a std::integral_constant, so that a group's loops are unrolled.
+template <typename Body>
+void channel_groups(int64_t C, bool parallel, Body body) {
+  const int64_t groups = C / kLanes, rest = C % kLanes;
+#pragma omp parallel for if (parallel)
+  for (int64_t k = 0; k < groups + rest; ++k) {
+    if (k < groups)
+      body(std::integral_constant<int, kLanes>{}, k * kLanes);
+    else
+      body(std::integral_constant<int, 1>{}, groups * kLanes + k - groups);
+  }
+}
+
 Tensor batch_norm(const char* op, const Tensor& x, const Tensor& weight, const Tensor& bias,
                   const Tensor& running_mean, const Tensor& running_var, bool training,
                   double momentum, double eps, bool relu) {
@@ -133,38 +166,43 @@ Tensor batch_norm(const char* op, const Tensor& x, const Tensor& weight, const T
     using T = decltype(tag);
     const T* px = xc.data<T>();
     T* py = out.data<T>();
-#pragma omp parallel for if (x.numel() >= kParallelMinElements)
-    for (int64_t c = 0; c < C; ++c) {
-      double mu, var;
+    channel_groups(C, x.numel() >= kParallelMinElements, [&](auto lanes, int64_t c0) {
+      constexpr int G = decltype(lanes)::value;
+      double mu[G], var[G];
       if (training) {
-        double s = 0, ss = 0;
-        for (int64_t n = 0; n < N; ++n)
-          for (int64_t i = 0, base = (n * C + c) * L; i < L; ++i) s += px[base + i];
-        mu = s / M;
-        for (int64_t n = 0; n < N; ++n)
-          for (int64_t i = 0, base = (n * C + c) * L; i < L; ++i)
-            ss += (px[base + i] - mu) * (px[base + i] - mu);
-        var = ss / M;
+        double s[G] = {}, ss[G] = {};
+        over_channels<G>(N, C, L, c0, [&](int j, int64_t k) { s[j] += px[k]; });
+        for (int j = 0; j < G; ++j) mu[j] = s[j] / M;
+        over_channels<G>(N, C, L, c0, [&](int j, int64_t k) {
+          ss[j] += (px[k] - mu[j]) * (px[k] - mu[j]);
+        });
+        for (int j = 0; j < G; ++j) var[j] = ss[j] / M;
         if (running_mean.defined()) {
-          T* rm = running_mean.data<T>();
-          T* rv = running_var.data<T>();
-          rm[c] = static_cast<T>((1 - momentum) * rm[c] + momentum * mu);
-          rv[c] = static_cast<T>((1 - momentum) * rv[c] + momentum * var * M / (M - 1));
+          T *rm = running_mean.data<T>() + c0, *rv = running_var.data<T>() + c0;
+          for (int j = 0; j < G; ++j) {
+            rm[j] = static_cast<T>((1 - momentum) * rm[j] + momentum * mu[j]);
+            rv[j] = static_cast<T>((1 - momentum) * rv[j] + momentum * var[j] * M / (M - 1));
+          }
         }
       } else {
-        mu = running_mean.data<T>()[c];
-        var = running_var.data<T>()[c];
-      }
-      pm[c] = mu;
-      ps[c] = 1.0 / std::sqrt(var + eps);
-      const double a = weight.data<T>()[c] * ps[c];
-      const double b = bias.data<T>()[c] - a * mu;
-      for (int64_t n = 0; n < N; ++n)
-        for (int64_t i = 0, base = (n * C + c) * L; i < L; ++i) {
-          const T v = static_cast<T>(a * px[base + i] + b);
-          py[base + i] = relu ? fn::Relu{}(v) : v;
+        for (int j = 0; j < G; ++j) {
+          mu[j] = running_mean.data<T>()[c0 + j];
+          var[j] = running_var.data<T>()[c0 + j];
         }
-    }
+      }
+      for (int j = 0; j < G; ++j) {
+        const int64_t c = c0 + j;
+        pm[c] = mu[j];
+        ps[c] = 1.0 / std::sqrt(var[j] + eps);
+        const double a = weight.data<T>()[c] * ps[c];
+        const double b = bias.data<T>()[c] - a * mu[j];
+        for (int64_t n = 0; n < N; ++n)
+          for (int64_t i = 0, base = (n * C + c) * L; i < L; ++i) {
+            const T v = static_cast<T>(a * px[base + i] + b);
+            py[base + i] = relu ? fn::Relu{}(v) : v;
+          }
+      }
+    });
   });
   return record(out, {x, weight, bias}, node());
 }
