@@ -12,11 +12,11 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <vector>
 
 #include "core/autograd.h"
 #include "core/device_memory.h"
+#include "core/ops/softmax.h"
 #include "core/parallel.h"
 #include "cuda/ops/cross_entropy.h"
 
@@ -39,10 +39,8 @@ void cross_entropy_forward_cpu(int64_t N, int64_t C, int64_t L, const T* x, cons
     const int32_t* tn = t + n * L + i0;
     T m[kBlock];
     double s[kBlock];
-    std::fill(m, m + len, -std::numeric_limits<T>::infinity());
+    channel_max(C, L, len, xn, m);
     std::fill(s, s + len, 0.0);
-    for (int64_t c = 0; c < C; ++c)
-      for (int64_t i = 0; i < len; ++i) m[i] = std::max(m[i], xn[c * L + i]);
     for (int64_t c = 0; c < C; ++c)
       for (int64_t i = 0; i < len; ++i) s[i] += std::exp(xn[c * L + i] - m[i]);
     double sum = 0, valid = 0;

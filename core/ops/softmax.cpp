@@ -9,7 +9,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <vector>
 
 #include "core/autograd.h"
@@ -43,10 +42,8 @@ void softmax_forward_cpu(int64_t N, int64_t C, int64_t L, const T* x, T* y, bool
     double s[kBlock];
     const T* xn = x + n * C * L + i0;
     T* yn = y + n * C * L + i0;
-    std::fill(m, m + len, -std::numeric_limits<T>::infinity());
+    channel_max(C, L, len, xn, m);
     std::fill(s, s + len, 0.0);
-    for (int64_t c = 0; c < C; ++c)
-      for (int64_t i = 0; i < len; ++i) m[i] = std::max(m[i], xn[c * L + i]);
     // One exp per element: softmax keeps exp(x - m) in y and scales it by 1/s afterwards.
     for (int64_t c = 0; c < C; ++c)
       for (int64_t i = 0; i < len; ++i) {

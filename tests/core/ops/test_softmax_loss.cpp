@@ -2,7 +2,11 @@
 // direct formulas, gradients by finite differences, extreme logits, errors.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
 
 #include "core/ops/loss.h"
 #include "core/ops/softmax.h"
@@ -74,6 +78,27 @@ TEST(SoftmaxForward, StableForHugeLogits) {
   EXPECT_FLOAT_EQ(lp.data<float>()[0], 0.f);
   EXPECT_FLOAT_EQ(lp.data<float>()[2], -2000.f);
   EXPECT_FLOAT_EQ(ops::softmax(x).data<float>()[0], 1.f);
+}
+
+// channel_max, the CPU kernels' per-pixel max, against std::max from -inf: the same
+// value to the bit, NaN passed over, for blocks of pixels as long as a vector, shorter
+// and with a ragged tail.
+TEST(SoftmaxForward, ChannelMaxIsStdMaxOverTheChannels) {
+  Generator gen(3);
+  for (const int64_t C : {1, 5, 21})
+    for (const int64_t len : {1, 3, 4, 7, 64, 513}) {
+      SCOPED_TRACE("C = " + std::to_string(C) + ", len = " + std::to_string(len));
+      const int64_t L = len + 2;  // the channels' rows a little apart
+      std::vector<float> x(C * L), m(len);
+      for (float& v : x) v = static_cast<float>(100 * gen.normal());
+      x[gen.integer(0, C * L - 1)] = std::nanf("");
+      ops::channel_max(C, L, len, x.data(), m.data());
+      for (int64_t i = 0; i < len; ++i) {
+        float expect = -std::numeric_limits<float>::infinity();
+        for (int64_t c = 0; c < C; ++c) expect = std::max(expect, x[c * L + i]);
+        ASSERT_EQ(m[i], expect) << "pixel " << i;
+      }
+    }
 }
 
 TEST(GradCheck, Softmax) {
