@@ -59,13 +59,14 @@ TEST(BatchNormForward, TrainingUsesBatchStatsAndUpdatesRunning) {
   }
 }
 
-TEST(BatchNormForward, EvaluationUsesRunningStats) {
-  Tensor x = randn64({2, 3, 4, 5}, 6), w = randn64({3}, 7), b = randn64({3}, 8);
-  Tensor rm = randn64({3}, 9);
-  Tensor rv = Tensor::from_vector<double>({3}, {0.5, 1.7, 2.2});
+TEST(BatchNormForward, EvaluationUsesRunningStats) {  // six channels, as above
+  Tensor x = randn64({2, 6, 4, 5}, 6), w = randn64({6}, 7), b = randn64({6}, 8);
+  Tensor rm = randn64({6}, 9);
+  const std::vector<double> var = {0.5, 1.7, 2.2, 0.9, 1.1, 3.0};
+  Tensor rv = Tensor::from_vector<double>({6}, var);
   const Tensor rm0 = rm.clone();
   Tensor y = ops::batch_norm2d(x, w, b, rm, rv, false, 0.1, 1e-5);
-  std::vector<double> mu(rm.data<double>(), rm.data<double>() + 3), var = {0.5, 1.7, 2.2};
+  std::vector<double> mu(rm.data<double>(), rm.data<double>() + 6);
   EXPECT_TRUE(all_close(y, bn_naive(x, w, b, mu, var, 1e-5), 1e-12, 1e-12));
   EXPECT_TRUE(all_close(rm, rm0, 0, 0));  // evaluation leaves the statistics alone
 }
