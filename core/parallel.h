@@ -4,9 +4,22 @@
 #pragma once
 #include <cstdint>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 namespace tdseg {
 
 constexpr int64_t kParallelMinElements = 1 << 16;
+
+// The threads a parallel loop started here would have.
+inline int max_threads() {
+#ifdef _OPENMP
+  return omp_get_max_threads();
+#else
+  return 1;
+#endif
+}
 
 // f(i) for i in [0, n), shared among threads when n * work_per_item is large enough.
 template <typename F>

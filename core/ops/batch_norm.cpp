@@ -123,10 +123,13 @@ void over_channels(int64_t N, int64_t C, int64_t L, int64_t c0, Add add) {
 }
 
 // body(lanes, c0) for the channels c0 .. c0 + lanes - 1: groups of kLanes, then one at a
-// time; lanes is a std::integral_constant, so that a group's loops are unrolled.
+// time; lanes is a std::integral_constant, so that a group's loops are unrolled. Where
+// groups would leave threads idle (the tiny network's first layers have 4 and 8
+// channels) the channels go one at a time: the sums are the same either way.
 template <typename Body>
 void channel_groups(int64_t C, bool parallel, Body body) {
-  const int64_t groups = C / kLanes, rest = C % kLanes;
+  const int64_t groups = parallel && C < kLanes * max_threads() ? 0 : C / kLanes;
+  const int64_t rest = C - groups * kLanes;
 #pragma omp parallel for if (parallel)
   for (int64_t k = 0; k < groups + rest; ++k) {
     if (k < groups)
