@@ -68,9 +68,9 @@ struct BatchNormBackward : Node {
 #pragma omp for
         for (int64_t c = 0; c < C; ++c) {
           // g first, in a loop the compiler vectorises: in the sums' loop, which it cannot
-          // (a chain of additions), the ReLU's select was a branch, mispredicted on about
-          // half of the pixels (the tiny network's backward, batch 8 at 65 x 65 on one core:
-          // 31.1 to 23.7 ms).
+          // (a chain of additions), the ReLU's select was a branch an element on the sign
+          // of y (the tiny network's backward, batch 8 at 65 x 65 on one core: 31.1 to
+          // 23.7 ms).
           for (int64_t n = 0; n < N; ++n) {
             const int64_t base = (n * C + c) * L;
             T* gn = g.data() + n * L;

@@ -17,7 +17,7 @@ inline constexpr const char* kTrainUsage =
     "With no --config, --set or --resume it runs the README's main job: the default network\n"
     "(std-deeplabv3plus-xception-tiny) trained twice on the built-in synthetic data, with the\n"
     "softmax head and with the STD head, both evaluated and their mIoU printed side by side\n"
-    "(5.5 to 7 minutes on two CPU cores). --compare softmax,std,vp,... does the same\n"
+    "(about 6 minutes on two CPU cores). --compare softmax,std,vp,... does the same\n"
     "for any configuration and list of heads; each run goes to RUN_DIR/HEAD.\n\n"
     "RUN_DIR (default runs/train; runs/main for a comparison) receives:\n"
     "  config.json        the effective configuration\n"
