@@ -5,9 +5,11 @@
 //   final '\n' so that the data starts at a multiple of 64 bytes; then the raw data.
 #include "core/npy.h"
 
+#include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <regex>
 
 namespace tdseg {
@@ -30,15 +32,25 @@ DType parse_descr(std::string d, const std::string& path) {
   fail_file(path, "unsupported npy dtype '" + d + "' (tdseg reads <f4, <f8 and <i4)");
 }
 
-Shape parse_shape(const std::string& tuple, const std::string& path) {
+// The sizes of a shape tuple such as (2, 3) or (7,). Each must fit int64 and so must the
+// product of all of them with the element size, checked before anything is allocated.
+Shape parse_shape(const std::string& tuple, size_t element_bytes, const std::string& path) {
   Shape s;
   std::regex num("\\s*(\\d+)\\s*(,|$)");
   std::string inner = tuple.substr(1, tuple.size() - 2);
   auto it = std::sregex_iterator(inner.begin(), inner.end(), num);
   size_t consumed = 0;
+  uint64_t bytes = element_bytes;
   for (; it != std::sregex_iterator(); ++it) {
     if (static_cast<size_t>(it->position()) != consumed) break;
-    s.push_back(std::stoll((*it)[1]));
+    const std::string digits = (*it)[1];
+    uint64_t n = 0;
+    const auto [end, err] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+    if (err != std::errc() || n > uint64_t(std::numeric_limits<int64_t>::max()) ||
+        (n && bytes > std::numeric_limits<uint64_t>::max() / n))
+      fail_file(path, "npy shape " + tuple + " is too large");
+    bytes *= n;
+    s.push_back(static_cast<int64_t>(n));
     consumed += it->length();
   }
   if (inner.find_first_not_of(" ", consumed) != std::string::npos)
@@ -49,8 +61,10 @@ Shape parse_shape(const std::string& tuple, const std::string& path) {
 }  // namespace
 
 Tensor load_npy(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
+  std::ifstream f(path, std::ios::binary | std::ios::ate);
   if (!f) fail_file(path, std::string("cannot open: ") + std::strerror(errno));
+  const uint64_t size = static_cast<uint64_t>(f.tellg());
+  f.seekg(0);
   unsigned char pre[8];
   if (!f.read(reinterpret_cast<char*>(pre), 8) || std::memcmp(pre, "\x93NUMPY", 6) != 0)
     fail_file(path, "not a .npy file (bad magic)");
@@ -72,12 +86,19 @@ Tensor load_npy(const std::string& path) {
   const DType dtype = parse_descr(field(header, "descr", path), path);
   if (field(header, "fortran_order", path) == "True")
     fail_file(path, "Fortran-order arrays are not supported; save with np.ascontiguousarray");
-  const Shape shape = parse_shape(field(header, "shape", path), path);
-  Tensor t = Tensor::empty(shape, dtype);
-  const size_t bytes = t.numel() * dtype_size(dtype);
-  if (!f.read(static_cast<char*>(t.data_ptr()), bytes))
+  const Shape shape = parse_shape(field(header, "shape", path), dtype_size(dtype), path);
+  // The payload is the rest of the file, exactly: checked before it is allocated.
+  uint64_t bytes = dtype_size(dtype);
+  for (int64_t d : shape) bytes *= static_cast<uint64_t>(d);
+  const uint64_t payload = size - static_cast<uint64_t>(f.tellg());
+  if (payload < bytes)
     fail_file(path, cat("truncated npy data: ", shape_str(shape), " ", dtype_name(dtype), " needs ",
-                   bytes, " bytes, the file has ", f.gcount()));
+                   bytes, " bytes, the file has ", payload));
+  if (payload > bytes)
+    fail_file(path, cat(payload - bytes, " bytes follow the npy data (", shape_str(shape), " ",
+                   dtype_name(dtype), ", ", bytes, " bytes)"));
+  Tensor t = Tensor::empty(shape, dtype);
+  if (!f.read(static_cast<char*>(t.data_ptr()), bytes)) fail_file(path, "read error in the npy data");
   return t;
 }
 

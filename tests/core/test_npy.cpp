@@ -68,6 +68,15 @@ TEST(NpyErrors, EachBadFileSaysWhy) {
   EXPECT_THROW_MSG(load_npy(path), IOError, "Fortran-order arrays are not supported");
   write_bytes(path, npy_bytes(1, "{'descr': '<f8', 'fortran_order': False, 'shape': (4, 3), }", std::string(40, '\0')));
   EXPECT_THROW_MSG(load_npy(path), IOError, "truncated npy data: [4, 3] float64 needs 96 bytes, the file has 40");
+  // Sizes are checked against the file before anything is allocated: 4 TiB asked for.
+  write_bytes(path, npy_bytes(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (1099511627776,), }", std::string(4, '\0')));
+  EXPECT_THROW_MSG(load_npy(path), IOError, "truncated npy data: [1099511627776] float32 needs 4398046511104 bytes, the file has 4");
+  write_bytes(path, npy_bytes(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296), }", ""));
+  EXPECT_THROW_MSG(load_npy(path), IOError, "npy shape (4294967296, 4294967296) is too large");
+  write_bytes(path, npy_bytes(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999,), }", ""));
+  EXPECT_THROW_MSG(load_npy(path), IOError, "npy shape (99999999999999999999,) is too large");
+  write_bytes(path, npy_bytes(1, "{'descr': '<i4', 'fortran_order': False, 'shape': (2,), }", std::string(11, '\0')));
+  EXPECT_THROW_MSG(load_npy(path), IOError, "3 bytes follow the npy data ([2] int32, 8 bytes)");
   write_bytes(path, std::string("\x93NUMPY\x01\x00\x40", 9));
   EXPECT_THROW_MSG(load_npy(path), IOError, "truncated npy header");
   write_bytes(path, npy_bytes(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, x), }", ""));
