@@ -1,6 +1,7 @@
 #include "data/jpeg_markers.h"
 
 #include <cstring>
+#include <vector>
 
 #include "core/error.h"
 
@@ -29,6 +30,67 @@ size_t skip_scan(const std::vector<uint8_t>& b, size_t pos, const std::string& p
   }
 }
 
+// What stb_image's decoder reads that the file must have given it first. Its state is
+// malloc'ed: a Huffman table that no DHT segment defined is read from uninitialised memory
+// and indexed with what is found there, and a component that no scan decodes comes out
+// as uninitialised pixels. So a scan that uses an undefined table, or a frame component
+// that no scan starts, is an error here, before stb_image sees the file.
+struct Decoding {
+  bool defined[2][4] = {};   // Huffman tables by class (0 DC, 1 AC) and id
+  bool progressive = false;  // an SOF2 frame; stb_image decodes SOF0, SOF1 and SOF2
+  std::vector<int> components;
+  bool started[256] = {};
+
+  // A DHT segment's data: tables of a class/id byte, 16 code counts and their values.
+  void define_tables(const uint8_t* d, size_t n, const std::string& path) {
+    for (size_t at = 0; at < n;) {
+      const int cls = d[at] >> 4, id = d[at] & 15;
+      size_t values = 0;
+      for (int k = 1; k <= 16 && at + k < n; ++k) values += d[at + k];
+      if (cls > 1 || id > 3 || n - at < 17 + values)
+        throw IOError(cat(path, ": corrupt JPEG (malformed Huffman table segment)"));
+      defined[cls][id] = true;
+      at += 17 + values;
+    }
+  }
+
+  // An SOF segment's data: precision, height, width, Nf, each component's id, sampling
+  // and quantisation table. stb_image rejects a header of another length itself.
+  void frame(uint8_t marker, const uint8_t* d, size_t n) {
+    progressive = marker == 0xC2;
+    components.clear();
+    if (n < 6 || n != 6 + 3 * size_t(d[5])) return;
+    for (size_t c = 0; c < d[5]; ++c) components.push_back(d[6 + 3 * c]);
+  }
+
+  // An SOS segment's header: Ns, each component's id and DC/AC table ids, Ss, Se, Ah/Al.
+  // A baseline scan decodes whole blocks with both tables. A progressive one starts its
+  // components' blocks (zeroed, then their DC coefficient) with the DC tables when it is
+  // a first DC scan (Ss = 0, Ah = 0; a refinement reads raw bits), and refines their AC
+  // coefficients with the AC tables when Ss > 0.
+  void scan(const uint8_t* d, size_t n, const std::string& path) {
+    if (n < 1 || n != 4 + 2 * size_t(d[0])) return;
+    const int ss = d[n - 3], ah = d[n - 1] >> 4;
+    const bool uses_dc = !progressive || (ss == 0 && ah == 0), uses_ac = !progressive || ss > 0;
+    for (size_t c = 0; c < d[0]; ++c) {
+      const int dc = d[2 + 2 * c] >> 4, ac = d[2 + 2 * c] & 15;
+      const bool bad_dc = uses_dc && (dc > 3 || !defined[0][dc]);
+      if (bad_dc || (uses_ac && (ac > 3 || !defined[1][ac])))
+        throw IOError(cat(path, ": corrupt JPEG (a scan uses Huffman table ", bad_dc ? "DC " : "AC ",
+                          bad_dc ? dc : ac, ", which no earlier segment defines)"));
+      if (uses_dc) started[d[1 + 2 * c]] = true;
+    }
+  }
+
+  // At the end of the image.
+  void check_complete(const std::string& path) const {
+    for (int id : components)
+      if (!started[id])
+        throw IOError(cat(path, ": corrupt JPEG (component ", id, " of the frame is in no ",
+                          progressive ? "first DC scan" : "scan", ")"));
+  }
+};
+
 }  // namespace
 
 bool is_jpeg(const std::vector<uint8_t>& bytes) {
@@ -37,19 +99,24 @@ bool is_jpeg(const std::vector<uint8_t>& bytes) {
 
 void check_jpeg_complete(const std::vector<uint8_t>& b, const std::string& path) {
   size_t pos = 2;
+  Decoding decoding;
   for (;;) {
     if (pos >= b.size()) truncated(path, b.size());
     if (b[pos] != 0xFF) throw IOError(cat(path, ": corrupt JPEG (no marker at byte ", pos, ")"));
     while (pos < b.size() && b[pos] == 0xFF) ++pos;
     if (pos >= b.size()) truncated(path, b.size());
     const uint8_t marker = b[pos++];
-    if (marker == 0xD9) return;                          // EOI
+    if (marker == 0xD9) return decoding.check_complete(path);  // EOI
     if (marker == 0x01 || is_restart(marker)) continue;  // markers without a segment
     if (b.size() - pos < 2) truncated(path, b.size());
     const size_t length = size_t(b[pos]) << 8 | b[pos + 1];
     if (length < 2)
       throw IOError(cat(path, ": corrupt JPEG (segment length ", length, " at byte ", pos, ")"));
     if (length > b.size() - pos) truncated(path, b.size());
+    const uint8_t* data = b.data() + pos + 2;
+    if (marker >= 0xC0 && marker <= 0xC2) decoding.frame(marker, data, length - 2);
+    if (marker == 0xC4) decoding.define_tables(data, length - 2, path);
+    if (marker == 0xDA) decoding.scan(data, length - 2, path);
     pos += length;
     if (marker == 0xDA) pos = skip_scan(b, pos, path);  // SOS: the scan's data follows
   }

@@ -14,7 +14,10 @@ namespace tdseg {
 bool is_jpeg(const std::vector<uint8_t>& bytes);
 
 // Throws IOError naming `path` when the file ends before its EOI marker ("truncated") or
-// a segment is malformed ("corrupt"). Bytes after EOI are allowed (some cameras add them).
+// a segment is malformed ("corrupt"), and when a scan uses a Huffman table that no
+// earlier segment defines or a component of the frame is in no scan that starts it
+// (stb_image would read uninitialised memory for either). Bytes after EOI are allowed
+// (some cameras add them).
 void check_jpeg_complete(const std::vector<uint8_t>& bytes, const std::string& path);
 
 }  // namespace tdseg

@@ -141,6 +141,95 @@ TEST(Image, ErrorsNameTheFile) {
                    dir + "hollow.jpg: corrupt image (stb_image: ");
 }
 
+// A progressive JPEG, 9 x 7 RGB (Pillow 13, quality 50), as hex: its first DC scan names
+// AC tables that later segments define, as progressive files do.
+const char kProgressiveJpeg[] =
+    "ffd8ffe000104a46494600010100000100010000ffdb004300100b0c0e0c0a100e0d0e1211101318281a1816"
+    "16183123251d283a333d3c3933383740485c4e404457453738506d51575f626768673e4d71797064785c6567"
+    "63ffdb0043011112121815182f1a1a2f63423842636363636363636363636363636363636363636363636363"
+    "6363636363636363636363636363636363636363636363636363ffc200110800070009030122000211010311"
+    "01ffc400160001010100000000000000000000000000000203ffc40015010101000000000000000000000000"
+    "00000304ffda000c030100021003100000018dc9dbffc4001610010101000000000000000000000000000012"
+    "02ffda0008010100010502a469ffc40017110003010000000000000000000000000000010212ffda00080103"
+    "01013f0189593fffc4001811000203000000000000000000000000000211000104ffda0008010201013f01d0"
+    "76094fffc400191000010500000000000000000000000000000121224272ffda0008010100063f028ab64a9f"
+    "ffc4001810010003010000000000000000000000000100116131ffda0008010100013f212e59078536673fff"
+    "da000c0301000200030000001087ffc40018110002030000000000000000000000000000011141f0ffda0008"
+    "010301013f10807a8fffc400161101010100000000000000000000000000010041ffda0008010201013f1044"
+    "68bfffc4001a10010100020300000000000000000000000111002161d1f0ffda0008010100013f1061e09828"
+    "0117764a2433caf59fffd9";
+
+std::vector<uint8_t> from_hex(const std::string& hex) {
+  std::vector<uint8_t> out;
+  for (size_t i = 0; i + 1 < hex.size(); i += 2) out.push_back(std::stoi(hex.substr(i, 2), nullptr, 16));
+  return out;
+}
+
+// The first segment `marker` (FF marker) at or after `from`.
+size_t find_segment(const std::vector<uint8_t>& b, uint8_t marker, size_t from = 0) {
+  for (size_t i = from; i + 1 < b.size(); ++i)
+    if (b[i] == 0xFF && b[i + 1] == marker) return i;
+  ADD_FAILURE() << "no segment FF " << int(marker);
+  return 0;
+}
+
+// The JPEG with its scan header at `sos` cut to the scan's first `keep` components.
+std::vector<uint8_t> with_first_components(const std::vector<uint8_t>& jpg, size_t sos, int keep) {
+  const size_t length = size_t(jpg[sos + 2]) << 8 | jpg[sos + 3], end = sos + 2 + length;
+  std::vector<uint8_t> out(jpg.begin(), jpg.begin() + sos);
+  const std::vector<uint8_t> header = {0xFF, 0xDA, 0, uint8_t(6 + 2 * keep), uint8_t(keep)};
+  out.insert(out.end(), header.begin(), header.end());
+  out.insert(out.end(), jpg.begin() + sos + 5, jpg.begin() + sos + 5 + 2 * keep);  // id, tables
+  out.insert(out.end(), jpg.begin() + end - 3, jpg.end());  // Ss, Se, Ah/Al, the scan's data
+  return out;
+}
+
+// stb_image decodes with a Huffman table that no segment defined, and leaves a component
+// that no scan decodes, as uninitialised memory: a file with either is an error before it
+// gets there (data/jpeg_markers.cpp).
+TEST(Image, AJpegScanMustUseDefinedHuffmanTables) {
+  Generator gen(7);
+  const ScratchDir scratch("huffman");
+  const std::string dir = scratch.path();
+  write_jpeg(dir + "baseline.jpg", 8, 8, random_bytes(8 * 8 * 3, gen));
+  std::vector<uint8_t> jpg = read_file(dir + "baseline.jpg");
+  const size_t sos = find_segment(jpg, 0xDA), dht = find_segment(jpg, 0xC4);
+  // FF DA, length (2 bytes), Ns, then the first component's id and its DC/AC table ids.
+  for (const auto& [tables, missing] : {std::pair{0x20, "DC 2"}, std::pair{0x03, "AC 3"}}) {
+    std::vector<uint8_t> bad = jpg;
+    bad[sos + 6] = tables;
+    write_bytes(dir + "undefined.jpg", bad);
+    EXPECT_THROW_MSG(read_image(dir + "undefined.jpg"), IOError,
+                     dir + "undefined.jpg: corrupt JPEG (a scan uses Huffman table " + missing +
+                         ", which no earlier segment defines)");
+  }
+  // The interleaved scan cut to its first component: the other two would be left
+  // uninitialised pixels.
+  write_bytes(dir + "one.jpg", with_first_components(jpg, sos, 1));
+  EXPECT_THROW_MSG(read_image(dir + "one.jpg"), IOError,
+                   dir + "one.jpg: corrupt JPEG (component 2 of the frame is in no scan)");
+  jpg[dht + 5] = 0xFF;  // the first table's count of 1-bit codes: more values than follow
+  write_bytes(dir + "dht.jpg", jpg);
+  EXPECT_THROW_MSG(read_image(dir + "dht.jpg"), IOError,
+                   dir + "dht.jpg: corrupt JPEG (malformed Huffman table segment)");
+
+  std::vector<uint8_t> progressive = from_hex(kProgressiveJpeg);
+  write_bytes(dir + "progressive.jpg", progressive);
+  EXPECT_EQ(read_image(dir + "progressive.jpg").shape(), (Shape{3, 7, 9}));
+  // Its first scan, of the DC coefficients of the three components, cut to two; a DC
+  // refinement scan of all three follows, which reads raw bits onto the blocks started.
+  write_bytes(dir + "two.jpg", with_first_components(progressive, find_segment(progressive, 0xDA), 2));
+  EXPECT_THROW_MSG(read_image(dir + "two.jpg"), IOError,
+                   dir + "two.jpg: corrupt JPEG (component 3 of the frame is in no first DC scan)");
+  // Its second scan, the first of AC coefficients, made to name AC table 3.
+  const size_t ac_scan = find_segment(progressive, 0xDA, find_segment(progressive, 0xDA) + 2);
+  ASSERT_EQ(progressive[ac_scan + 7], 1);  // Ss
+  progressive[ac_scan + 6] = 0x03;
+  write_bytes(dir + "progressive.jpg", progressive);
+  EXPECT_THROW_MSG(read_image(dir + "progressive.jpg"), IOError,
+                   "progressive.jpg: corrupt JPEG (a scan uses Huffman table AC 3");
+}
+
 TEST(Image, MasksMustHoldIndices) {
   Generator gen(6);
   const ScratchDir scratch("masks");
