@@ -1,5 +1,8 @@
 #include "train/run_checkpoint.h"
 
+#include <charconv>
+#include <limits>
+
 #include "core/safetensors.h"
 #include "layers/checkpoint.h"
 
@@ -13,6 +16,17 @@ bool is_optimizer_tensor(const std::string& name) { return name.rfind(kOptimizer
 
 std::string number(double v) { return nlohmann::json(v).dump(); }  // round-trips exactly
 
+// A metadata value, the whole of `text` read as a number in [lo, hi]; an IOError naming
+// the file and the key otherwise. tdseg writes what it reads back exactly (number()).
+template <typename T>
+T metadata_number(const std::string& text, const char* key, T lo, T hi, const std::string& path) {
+  T v{};
+  const auto [end, err] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (err != std::errc() || end != text.data() + text.size() || !(v >= lo && v <= hi))
+    throw IOError(cat(path, ": metadata ", key, " is '", text, "', not a number in [", lo, ", ", hi, "]"));
+  return v;
+}
+
 CheckpointInfo info_from(const SafetensorsFile& file, const std::string& path) {
   const std::map<std::string, std::string>& meta = file.metadata;
   CheckpointInfo info;
@@ -20,22 +34,30 @@ CheckpointInfo info_from(const SafetensorsFile& file, const std::string& path) {
     const auto it = meta.find(key);
     return it == meta.end() ? std::nullopt : std::optional<std::string>(it->second);
   };
-  try {
-    if (auto c = get("tdseg.config")) info.config = nlohmann::json::parse(*c);
-    if (auto s = get("tdseg.step")) info.step = std::stoll(*s);
-    if (auto c = get("tdseg.classes")) info.classes = std::stoll(*c);
-    if (auto c = get("tdseg.star_class")) info.star_class = std::stoll(*c);
-    if (auto b = get("tdseg.best_miou")) info.best_miou = std::stod(*b);
-    if (auto b = get("tdseg.best_step")) info.best_step = std::stoll(*b);
-    if (auto m = get("tdseg.miou")) info.miou = std::stod(*m);
-  } catch (const std::exception& e) {
-    throw IOError(cat(path, ": unreadable tdseg metadata (", e.what(), ")"));
+  constexpr int64_t kMaxInt = std::numeric_limits<int64_t>::max();
+  if (auto c = get("tdseg.config")) {
+    try {
+      info.config = nlohmann::json::parse(*c);
+    } catch (const nlohmann::json::parse_error& e) {
+      throw IOError(cat(path, ": metadata tdseg.config is not valid JSON (error at byte ", e.byte, ")"));
+    }
   }
+  if (auto s = get("tdseg.step")) info.step = metadata_number<int64_t>(*s, "tdseg.step", 0, kMaxInt, path);
+  // The masks' labels are 8-bit, 255 the ignore label: config's data.classes bound.
+  if (auto c = get("tdseg.classes")) info.classes = metadata_number<int64_t>(*c, "tdseg.classes", 1, 255, path);
+  if (auto c = get("tdseg.star_class"))
+    info.star_class = metadata_number<int64_t>(*c, "tdseg.star_class", -1, 254, path);
+  if (auto b = get("tdseg.best_miou")) info.best_miou = metadata_number(*b, "tdseg.best_miou", 0.0, 1.0, path);
+  if (auto b = get("tdseg.best_step"))
+    info.best_step = metadata_number<int64_t>(*b, "tdseg.best_step", 0, kMaxInt, path);
+  if (auto m = get("tdseg.miou")) info.miou = metadata_number(*m, "tdseg.miou", 0.0, 1.0, path);
   if (info.classes == 0)
     for (const auto& [name, t] : file.tensors)
       if (name == "logits.weight" && t.dim() == 4) info.classes = t.size(0);
   check<IOError>(info.classes > 0, path, ": neither tdseg metadata nor a logits.weight tensor: ",
                  "not a tdseg model checkpoint");
+  check<IOError>(info.star_class < info.classes, path, ": metadata tdseg.star_class ",
+                 info.star_class, " is not one of its ", info.classes, " classes");
   return info;
 }
 
