@@ -54,16 +54,19 @@ bool is_group(const std::string& prefix) {
   return false;
 }
 
+// `given`: the keys this layer has set, so that a key given both dotted and nested (or
+// twice dotted) is an error, not the last one read.
 void merge_at(json& config, const std::string& prefix, const json& layer,
-              const std::string& source) {
+              const std::string& source, std::set<std::string>& given) {
   for (const auto& [name, value] : layer.items()) {
     const std::string key = prefix.empty() ? name : prefix + "." + name;
     if (const ConfigKey* k = find_key(key)) {
       check<ValueError>(has_type(value, k->type), source, ": ", key, " must be of type ", k->type,
                         ", got ", value.dump());
+      check<ValueError>(given.insert(key).second, source, ": ", key, " is given twice");
       config[pointer(key)] = value;
     } else if (value.is_object() && is_group(key)) {
-      merge_at(config, key, value, source);
+      merge_at(config, key, value, source, given);
     } else {
       throw ValueError(cat(source, ": unknown config key '", key, "' (see tdseg train --help)"));
     }
@@ -191,7 +194,8 @@ json default_config() {
 void merge_config(json& config, const json& layer, const std::string& source) {
   check<ValueError>(layer.is_object(), source, ": a config must be a JSON object, got ",
                     layer.dump());
-  merge_at(config, "", layer, source);
+  std::set<std::string> given;
+  merge_at(config, "", layer, source, given);
 }
 
 void apply_override(json& config, const std::string& assignment) {
@@ -209,8 +213,36 @@ void apply_override(json& config, const std::string& assignment) {
 json read_config_file(const std::string& path) {
   std::ifstream f(path);
   check<IOError>(f.good(), path, ": cannot open the config file");
-  json config = json::parse(f, nullptr, false);
-  check<IOError>(!config.is_discarded(), path, ": not valid JSON");
+  // A plain parse keeps the last of two equal keys in an object: each object's keys are
+  // collected, with its dotted name, as the parser reads them.
+  struct Object {
+    std::string name;
+    std::set<std::string> keys;
+  };
+  std::vector<Object> open;
+  std::string last_key, duplicate;
+  json config;
+  try {
+    config = json::parse(f, [&](int, json::parse_event_t event, json& parsed) {
+      if (event == json::parse_event_t::object_start) {
+        const std::string& outer = open.empty() ? "" : open.back().name;
+        open.push_back({open.size() <= 1 ? last_key : outer + "." + last_key, {}});
+      } else if (event == json::parse_event_t::object_end) {
+        open.pop_back();
+      } else if (event == json::parse_event_t::key) {
+        last_key = parsed.get<std::string>();
+        if (!open.back().keys.insert(last_key).second && duplicate.empty())
+          duplicate = open.back().name.empty() ? last_key : open.back().name + "." + last_key;
+      }
+      return true;
+    });
+  } catch (const json::parse_error& e) {
+    throw IOError(cat(path, ": not valid JSON (error at byte ", e.byte, ")"));
+  } catch (const json::exception& e) {  // a number out of range: "[json.exception.…] why"
+    const std::string what = e.what();
+    throw IOError(cat(path, ": not valid JSON (", what.substr(what.find("] ") + 2), ")"));
+  }
+  check<IOError>(duplicate.empty(), path, ": the key '", duplicate, "' appears twice");
   return config;
 }
 

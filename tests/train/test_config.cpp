@@ -108,7 +108,20 @@ TEST(Config, ErrorsNameTheKey) {
   std::ofstream(path) << R"({"data": {"crop": "big"}})";
   EXPECT_THROW_MSG(build_config(path, {}), ValueError, "data.crop");
   std::ofstream(path) << "{not json";
-  EXPECT_THROW_MSG(build_config(path, {}), IOError, path);
+  EXPECT_THROW_MSG(build_config(path, {}), IOError, path + ": not valid JSON (error at byte 3)");
+  std::ofstream(path) << R"({"model": {"std": {"lambda": 1e400}}})";
+  EXPECT_THROW_MSG(build_config(path, {}), IOError,
+                   path + ": not valid JSON (number overflow parsing '1e400')");
+  // A key given twice in a file is an error, not the last one read: in one object, or
+  // dotted and nested. Two --set of one key are two layers: the last wins.
+  std::ofstream(path) << R"({"train": {"iters": 5, "lr": 0.1, "iters": 6}})";
+  EXPECT_THROW_MSG(build_config(path, {}), IOError, path + ": the key 'train.iters' appears twice");
+  std::ofstream(path) << R"({"model": {"std": {"sigma": 2}, "name": "x", "std": {"eps": 1}}})";
+  EXPECT_THROW_MSG(build_config(path, {}), IOError, path + ": the key 'model.std' appears twice");
+  std::ofstream(path) << R"({"train": {"iters": 5}, "train.iters": 6})";
+  EXPECT_THROW_MSG(build_config(path, {}), ValueError, path + ": train.iters is given twice");
+  std::ofstream(path) << R"({"train": {"iters": 5}, "model": {"std": {"iters": 3}}})";
+  EXPECT_EQ(build_config(path, {"train.iters=7", "train.iters=8"}).train.iters, 8);
   EXPECT_THROW_MSG(build_config(path + ".missing", {}), IOError, path + ".missing");
 }
 
