@@ -225,8 +225,8 @@ json read_config_file(const std::string& path) {
   try {
     config = json::parse(f, [&](int, json::parse_event_t event, json& parsed) {
       if (event == json::parse_event_t::object_start) {
-        const std::string& outer = open.empty() ? "" : open.back().name;
-        open.push_back({open.size() <= 1 ? last_key : outer + "." + last_key, {}});
+        // The root has no name; its objects are named by their key, theirs dotted.
+        open.push_back({open.size() > 1 ? open.back().name + "." + last_key : last_key, {}});
       } else if (event == json::parse_event_t::object_end) {
         open.pop_back();
       } else if (event == json::parse_event_t::key) {
@@ -238,7 +238,7 @@ json read_config_file(const std::string& path) {
     });
   } catch (const json::parse_error& e) {
     throw IOError(cat(path, ": not valid JSON (error at byte ", e.byte, ")"));
-  } catch (const json::exception& e) {  // a number out of range: "[json.exception.…] why"
+  } catch (const json::exception& e) {  // a number out of range: "[json.exception...] why"
     const std::string what = e.what();
     throw IOError(cat(path, ": not valid JSON (", what.substr(what.find("] ") + 2), ")"));
   }
