@@ -2,11 +2,11 @@
 // when ops mix devices, and the caching allocator under a real training step.
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <string>
 
 #include "core/ops.h"
 #include "layers/std/std_head.h"
+#include "cuda/caching_allocator.h"
 #include "cuda/device.h"
 #include "tests/check_close.h"
 #include "tests/cuda/gpu.h"
@@ -122,7 +122,7 @@ TEST(DeviceTensor, ModuleToMovesAnStdHeadsFrozenConstantsToo) {
 #if defined(TDSEG_WITH_CUDA)
 TEST(DeviceTensor, AllocatorReusesBlocksInTheSteadyState) {
   TDSEG_REQUIRE_GPU();
-  if (const char* e = std::getenv("TDSEG_CUDA_CACHING"); e && std::string(e) == "0")
+  if (!CachingAllocator::caching_from_environment())
     GTEST_SKIP() << "TDSEG_CUDA_CACHING=0: the allocator does not cache";
   cuda::synchronize();
   cuda::empty_cache();
