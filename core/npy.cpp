@@ -32,15 +32,15 @@ DType parse_descr(std::string d, const std::string& path) {
   fail_file(path, "unsupported npy dtype '" + d + "' (tdseg reads <f4, <f8 and <i4)");
 }
 
-// The sizes of a shape tuple such as (2, 3) or (7,). Each must fit int64 and so must the
-// product of all of them with the element size, checked before anything is allocated.
-Shape parse_shape(const std::string& tuple, size_t element_bytes, const std::string& path) {
+// The sizes of a shape tuple such as (2, 3) or (7,). `bytes`: the element size in, the
+// array's size out; each size must fit int64 and their product with the element size 64
+// bits, checked before anything is allocated.
+Shape parse_shape(const std::string& tuple, uint64_t& bytes, const std::string& path) {
   Shape s;
   std::regex num("\\s*(\\d+)\\s*(,|$)");
   std::string inner = tuple.substr(1, tuple.size() - 2);
   auto it = std::sregex_iterator(inner.begin(), inner.end(), num);
   size_t consumed = 0;
-  uint64_t bytes = element_bytes;
   for (; it != std::sregex_iterator(); ++it) {
     if (static_cast<size_t>(it->position()) != consumed) break;
     const std::string digits = (*it)[1];
@@ -86,10 +86,9 @@ Tensor load_npy(const std::string& path) {
   const DType dtype = parse_descr(field(header, "descr", path), path);
   if (field(header, "fortran_order", path) == "True")
     fail_file(path, "Fortran-order arrays are not supported; save with np.ascontiguousarray");
-  const Shape shape = parse_shape(field(header, "shape", path), dtype_size(dtype), path);
-  // The payload is the rest of the file, exactly: checked before it is allocated.
   uint64_t bytes = dtype_size(dtype);
-  for (int64_t d : shape) bytes *= static_cast<uint64_t>(d);
+  const Shape shape = parse_shape(field(header, "shape", path), bytes, path);
+  // The payload is the rest of the file, exactly: checked before it is allocated.
   const uint64_t payload = size - static_cast<uint64_t>(f.tellg());
   if (payload < bytes)
     fail_file(path, cat("truncated npy data: ", shape_str(shape), " ", dtype_name(dtype), " needs ",

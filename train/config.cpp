@@ -210,6 +210,12 @@ void apply_override(json& config, const std::string& assignment) {
   merge_config(config, json{{key, value}}, "--set");
 }
 
+std::string json_error(const json::exception& e) {
+  if (const auto* p = dynamic_cast<const json::parse_error*>(&e)) return cat("error at byte ", p->byte);
+  const std::string what = e.what();
+  return what.substr(what.find("] ") + 2);
+}
+
 json read_config_file(const std::string& path) {
   std::ifstream f(path);
   check<IOError>(f.good(), path, ": cannot open the config file");
@@ -236,11 +242,8 @@ json read_config_file(const std::string& path) {
       }
       return true;
     });
-  } catch (const json::parse_error& e) {
-    throw IOError(cat(path, ": not valid JSON (error at byte ", e.byte, ")"));
-  } catch (const json::exception& e) {  // a number out of range: "[json.exception...] why"
-    const std::string what = e.what();
-    throw IOError(cat(path, ": not valid JSON (", what.substr(what.find("] ") + 2), ")"));
+  } catch (const json::exception& e) {
+    throw IOError(cat(path, ": not valid JSON (", json_error(e), ")"));
   }
   check<IOError>(duplicate.empty(), path, ": the key '", duplicate, "' appears twice");
   return config;

@@ -38,8 +38,8 @@ CheckpointInfo info_from(const SafetensorsFile& file, const std::string& path) {
   if (auto c = get("tdseg.config")) {
     try {
       info.config = nlohmann::json::parse(*c);
-    } catch (const nlohmann::json::parse_error& e) {
-      throw IOError(cat(path, ": metadata tdseg.config is not valid JSON (error at byte ", e.byte, ")"));
+    } catch (const nlohmann::json::exception& e) {
+      throw IOError(cat(path, ": metadata tdseg.config is not valid JSON (", json_error(e), ")"));
     }
   }
   if (auto s = get("tdseg.step")) info.step = metadata_number<int64_t>(*s, "tdseg.step", 0, kMaxInt, path);

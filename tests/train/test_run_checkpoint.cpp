@@ -48,6 +48,7 @@ TEST(RunCheckpoint, MetadataRoundTripsAndEachBadValueNamesItsKey) {
       {"tdseg.star_class", "3", "tdseg.star_class 3 is not one of its 3 classes"},
       {"tdseg.star_class", "-2", "tdseg.star_class is '-2', not a number in [-1, 254]"},
       {"tdseg.config", "{bad", "tdseg.config is not valid JSON (error at byte 2)"},
+      {"tdseg.config", "{\"a\": 1e400}", "tdseg.config is not valid JSON (number overflow parsing '1e400')"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.key + std::string(" = ") + c.value);
