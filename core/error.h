@@ -5,6 +5,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 
 namespace tdseg {
@@ -33,6 +34,11 @@ template <typename E = Error, typename... Args>
 void check(bool cond, Args&&... args) {
   if (!cond) throw E(cat(std::forward<Args>(args)...));
 }
+
+// Text from a file or a user, fit to quote in a one-line message: printable ASCII and
+// well-formed UTF-8 as they are, every other byte (a newline, a control character, a
+// stray byte) as \xHH.
+std::string printable(std::string_view text);
 
 // Throws the IOError "PATH: why" of a file that cannot be read or written as it should.
 [[noreturn]] inline void fail_file(const std::string& path, const std::string& why) {

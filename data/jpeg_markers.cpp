@@ -1,5 +1,6 @@
 #include "data/jpeg_markers.h"
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -34,11 +35,17 @@ size_t skip_scan(const std::vector<uint8_t>& b, size_t pos, const std::string& p
 // malloc'ed: a Huffman table that no DHT segment defined is read from uninitialised memory
 // and indexed with what is found there, and a component that no scan decodes comes out
 // as uninitialised pixels. So a scan that uses an undefined table, or a frame component
-// that no scan starts, is an error here, before stb_image sees the file.
+// that no scan starts, is an error here, before stb_image sees the file. And stb_image
+// reads zeros where a scan's data runs out, so a scan too short for the blocks it codes
+// (an 800-byte file claiming 4105 x 11783 pixels) would decode into a large grey image.
 struct Decoding {
+  struct Component {
+    int id, h, v;  // sampling factors
+  };
   bool defined[2][4] = {};   // Huffman tables by class (0 DC, 1 AC) and id
   bool progressive = false;  // an SOF2 frame; stb_image decodes SOF0, SOF1 and SOF2
-  std::vector<int> components;
+  int64_t height = 0, width = 0;
+  std::vector<Component> components;
   bool started[256] = {};
 
   // A DHT segment's data: tables of a class/id byte, 16 code counts and their values.
@@ -60,16 +67,33 @@ struct Decoding {
     progressive = marker == 0xC2;
     components.clear();
     if (n < 6 || n != 6 + 3 * size_t(d[5])) return;
-    for (size_t c = 0; c < d[5]; ++c) components.push_back(d[6 + 3 * c]);
+    height = d[1] << 8 | d[2];
+    width = d[3] << 8 | d[4];
+    for (const uint8_t* c = d + 6; c < d + n; c += 3) components.push_back({c[0], c[1] >> 4, c[1] & 15});
   }
+
+  // The 8 x 8 blocks of the component `id` (T.81, A.1.1: its size is the image's scaled
+  // by its sampling factors over the largest ones); 0 where the frame says nothing valid.
+  int64_t blocks(int id) const {
+    int hmax = 0, vmax = 0;
+    for (const Component& c : components) hmax = std::max(hmax, c.h), vmax = std::max(vmax, c.v);
+    for (const Component& c : components)
+      if (c.id == id && c.h > 0 && c.v > 0)
+        return (ceil_div(width * c.h, hmax) + 7) / 8 * ((ceil_div(height * c.v, vmax) + 7) / 8);
+    return 0;
+  }
+  static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
   // An SOS segment's header: Ns, each component's id and DC/AC table ids, Ss, Se, Ah/Al.
   // A baseline scan decodes whole blocks with both tables. A progressive one starts its
   // components' blocks (zeroed, then their DC coefficient) with the DC tables when it is
   // a first DC scan (Ss = 0, Ah = 0; a refinement reads raw bits), and refines their AC
   // coefficients with the AC tables when Ss > 0.
-  void scan(const uint8_t* d, size_t n, const std::string& path) {
-    if (n < 1 || n != 4 + 2 * size_t(d[0])) return;
+  // Returns the bits its data must hold at least: a scan with DC coefficients (Ss = 0)
+  // codes at least one bit a block of each of its components (a Huffman code, or a
+  // refinement's raw bit); AC scans may skip any number of blocks with one end-of-band run.
+  int64_t scan(const uint8_t* d, size_t n, const std::string& path) {
+    if (n < 1 || n != 4 + 2 * size_t(d[0])) return 0;
     const int ss = d[n - 3], ah = d[n - 1] >> 4;
     const bool uses_dc = !progressive || (ss == 0 && ah == 0), uses_ac = !progressive || ss > 0;
     for (size_t c = 0; c < d[0]; ++c) {
@@ -80,13 +104,16 @@ struct Decoding {
                           bad_dc ? dc : ac, ", which no earlier segment defines)"));
       if (uses_dc) started[d[1 + 2 * c]] = true;
     }
+    int64_t bits = 0;
+    for (size_t c = 0; c < d[0] && ss == 0; ++c) bits += blocks(d[1 + 2 * c]);
+    return bits;
   }
 
   // At the end of the image.
   void check_complete(const std::string& path) const {
-    for (int id : components)
-      if (!started[id])
-        throw IOError(cat(path, ": corrupt JPEG (component ", id, " of the frame is in no ",
+    for (const Component& c : components)
+      if (!started[c.id])
+        throw IOError(cat(path, ": corrupt JPEG (component ", c.id, " of the frame is in no ",
                           progressive ? "first DC scan" : "scan", ")"));
   }
 };
@@ -116,9 +143,15 @@ void check_jpeg_complete(const std::vector<uint8_t>& b, const std::string& path)
     const uint8_t* data = b.data() + pos + 2;
     if (marker >= 0xC0 && marker <= 0xC2) decoding.frame(marker, data, length - 2);
     if (marker == 0xC4) decoding.define_tables(data, length - 2, path);
-    if (marker == 0xDA) decoding.scan(data, length - 2, path);
     pos += length;
-    if (marker == 0xDA) pos = skip_scan(b, pos, path);  // SOS: the scan's data follows
+    if (marker == 0xDA) {  // SOS: the scan's data follows
+      const int64_t bits = decoding.scan(data, length - 2, path);
+      const size_t start = pos;
+      pos = skip_scan(b, start, path);
+      if (int64_t(pos - start) * 8 < bits)
+        throw IOError(cat(path, ": corrupt JPEG (the scan at byte ", start, " has ", pos - start,
+                          " bytes of data, too few for the ", bits, " blocks it codes)"));
+    }
   }
 }
 

@@ -81,6 +81,11 @@ TEST(NpyErrors, EachBadFileSaysWhy) {
   EXPECT_THROW_MSG(load_npy(path), IOError, "truncated npy header");
   write_bytes(path, npy_bytes(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, x), }", ""));
   EXPECT_THROW_MSG(load_npy(path), IOError, "malformed npy shape (2, x)");
+  // Header text quoted in a message is escaped: one line, whatever the file holds.
+  write_bytes(path, npy_bytes(1, "{'descr': '<f\n4', 'fortran_order': False, 'shape': (1,), }", std::string(4, '\0')));
+  EXPECT_THROW_MSG(load_npy(path), IOError, "unsupported npy dtype '<f\\x0A4' (tdseg");
+  write_bytes(path, npy_bytes(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, \x01), }", ""));
+  EXPECT_THROW_MSG(load_npy(path), IOError, "malformed npy shape (2, \\x01)");
   EXPECT_THROW_MSG(load_npy(temp_path("missing.npy")), IOError, "missing.npy: cannot open");
 }
 

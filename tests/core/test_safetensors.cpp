@@ -125,6 +125,8 @@ TEST(SafetensorsErrors, EachBadFileSaysWhy) {
       {st_bytes("[1, 2]", ""), "safetensors header is not a JSON object"},
       {st_bytes(R"({"w":{"dtype":"BF16","shape":[2],"data_offsets":[0,4]}})", z(4)),
        "tensor 'w': unsupported dtype 'BF16' (tdseg reads F32, F64 and I32)"},
+      {st_bytes(R"({"w\n":{"dtype":"F16\u0000","shape":[2],"data_offsets":[0,4]}})", z(4)),
+       "tensor 'w\\x0A': unsupported dtype 'F16\\x00' (tdseg"},  // escaped: one line
       {st_bytes(R"({"w":{"dtype":"F32","shape":[2,2],"data_offsets":[0,12]}})", z(12)),
        "tensor 'w': data_offsets [0,12] hold 12 bytes but F32[2, 2] needs 16"},
       {st_bytes(R"({"w":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", z(8)),

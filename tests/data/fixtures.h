@@ -43,6 +43,10 @@ std::vector<uint8_t> indexed_png(int64_t w, int64_t h, int depth, int color_type
 // A baseline JPEG of RGB `pixels` (quality 95) through stb_image_write.
 void write_jpeg(const std::string& path, int64_t w, int64_t h, const std::vector<uint8_t>& pixels);
 
+// A progressive JPEG, 9 x 7 RGB: its first DC scan names AC tables that later segments
+// define, as progressive files do.
+std::vector<uint8_t> progressive_jpeg();
+
 // The PASCAL VOC colour map (bit-interleaved index bits): 256 distinct colours.
 std::vector<std::array<uint8_t, 3>> voc_palette();
 

@@ -2,6 +2,7 @@
 // indices, and an IOError naming the file for every kind of bad file.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "data/image.h"
@@ -129,6 +130,13 @@ TEST(Image, ErrorsNameTheFile) {
   write_bytes(dir + "flipped.png", png);
   EXPECT_THROW_MSG(read_image(dir + "flipped.png"), IOError,
                    dir + "flipped.png: corrupt PNG (CRC mismatch in chunk IDAT");
+  png = read_file(dir + "whole.png");
+  const size_t idat = std::search(png.begin(), png.end(), "IDAT", "IDAT" + 4) - png.begin();
+  png.at(idat + 1) = '\n';  // a chunk type must be 4 letters (the message stays one line)
+  write_bytes(dir + "type.png", png);
+  EXPECT_THROW_MSG(read_image(dir + "type.png"), IOError,
+                   cat(dir, "type.png: corrupt PNG (chunk type 'I\\x0AAT' at byte ", idat - 4,
+                       " is not 4 letters)"));
 
   write_jpeg(dir + "whole.jpg", 8, 8, rgb);
   const auto jpg = read_file(dir + "whole.jpg");
@@ -139,30 +147,6 @@ TEST(Image, ErrorsNameTheFile) {
   write_bytes(dir + "hollow.jpg", {0xFF, 0xD8, 0xFF, 0xD9});  // whole, but no frame
   EXPECT_THROW_MSG(read_image(dir + "hollow.jpg"), IOError,
                    dir + "hollow.jpg: corrupt image (stb_image: ");
-}
-
-// A progressive JPEG, 9 x 7 RGB (Pillow 13, quality 50), as hex: its first DC scan names
-// AC tables that later segments define, as progressive files do.
-const char kProgressiveJpeg[] =
-    "ffd8ffe000104a46494600010100000100010000ffdb004300100b0c0e0c0a100e0d0e1211101318281a1816"
-    "16183123251d283a333d3c3933383740485c4e404457453738506d51575f626768673e4d71797064785c6567"
-    "63ffdb0043011112121815182f1a1a2f63423842636363636363636363636363636363636363636363636363"
-    "6363636363636363636363636363636363636363636363636363ffc200110800070009030122000211010311"
-    "01ffc400160001010100000000000000000000000000000203ffc40015010101000000000000000000000000"
-    "00000304ffda000c030100021003100000018dc9dbffc4001610010101000000000000000000000000000012"
-    "02ffda0008010100010502a469ffc40017110003010000000000000000000000000000010212ffda00080103"
-    "01013f0189593fffc4001811000203000000000000000000000000000211000104ffda0008010201013f01d0"
-    "76094fffc400191000010500000000000000000000000000000121224272ffda0008010100063f028ab64a9f"
-    "ffc4001810010003010000000000000000000000000100116131ffda0008010100013f212e59078536673fff"
-    "da000c0301000200030000001087ffc40018110002030000000000000000000000000000011141f0ffda0008"
-    "010301013f10807a8fffc400161101010100000000000000000000000000010041ffda0008010201013f1044"
-    "68bfffc4001a10010100020300000000000000000000000111002161d1f0ffda0008010100013f1061e09828"
-    "0117764a2433caf59fffd9";
-
-std::vector<uint8_t> from_hex(const std::string& hex) {
-  std::vector<uint8_t> out;
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) out.push_back(std::stoi(hex.substr(i, 2), nullptr, 16));
-  return out;
 }
 
 // The first segment `marker` (FF marker) at or after `from`.
@@ -213,7 +197,7 @@ TEST(Image, AJpegScanMustUseDefinedHuffmanTables) {
   EXPECT_THROW_MSG(read_image(dir + "dht.jpg"), IOError,
                    dir + "dht.jpg: corrupt JPEG (malformed Huffman table segment)");
 
-  std::vector<uint8_t> progressive = from_hex(kProgressiveJpeg);
+  std::vector<uint8_t> progressive = progressive_jpeg();
   write_bytes(dir + "progressive.jpg", progressive);
   EXPECT_EQ(read_image(dir + "progressive.jpg").shape(), (Shape{3, 7, 9}));
   // Its first scan, of the DC coefficients of the three components, cut to two; a DC
@@ -228,6 +212,30 @@ TEST(Image, AJpegScanMustUseDefinedHuffmanTables) {
   write_bytes(dir + "progressive.jpg", progressive);
   EXPECT_THROW_MSG(read_image(dir + "progressive.jpg"), IOError,
                    "progressive.jpg: corrupt JPEG (a scan uses Huffman table AC 3");
+}
+
+// stb_image reads zeros where a scan's data runs out: a frame larger than its scans can
+// code (at least a bit a block) is an error, not a large grey image.
+TEST(Image, AJpegScanMustHoldABitForEachBlock) {
+  Generator gen(8);
+  const ScratchDir scratch("blocks");
+  const std::string dir = scratch.path();
+  write_jpeg(dir + "small.jpg", 16, 16, random_bytes(16 * 16 * 3, gen));
+  std::vector<uint8_t> jpg = read_file(dir + "small.jpg");
+  // FF C0, length, precision, height and width (2 bytes each), Nf, then per component its
+  // id and sampling factors: stb_image_write's 4:4:4 at quality 95.
+  const size_t sof = find_segment(jpg, 0xC0), sos = find_segment(jpg, 0xDA);
+  ASSERT_EQ(jpg[sof + 9], 3);
+  for (int c = 0; c < 3; ++c) ASSERT_EQ(jpg[sof + 11 + 3 * c], 0x11);
+  const size_t data = sos + 2 + (jpg[sos + 2] << 8 | jpg[sos + 3]);
+  const size_t bytes = find_segment(jpg, 0xD9, data) - data;
+  EXPECT_EQ(read_image(dir + "small.jpg").shape(), (Shape{3, 16, 16}));
+  // 2047 x 1023 pixels: 256 x 128 blocks of each of the 3 components.
+  jpg[sof + 5] = 0x03, jpg[sof + 6] = 0xFF, jpg[sof + 7] = 0x07, jpg[sof + 8] = 0xFF;
+  write_bytes(dir + "large.jpg", jpg);
+  EXPECT_THROW_MSG(read_image(dir + "large.jpg"), IOError,
+                   cat(dir, "large.jpg: corrupt JPEG (the scan at byte ", data, " has ", bytes,
+                       " bytes of data, too few for the ", 3 * 256 * 128, " blocks it codes)"));
 }
 
 TEST(Image, MasksMustHoldIndices) {

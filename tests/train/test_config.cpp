@@ -95,6 +95,11 @@ TEST(Config, ErrorsNameTheKey) {
   EXPECT_THROW_MSG(build_config("", {"cuda.conv_search=fast"}), ValueError,
                    "cuda.conv_search must be one of heuristic, timed");
   EXPECT_THROW_MSG(build_config("", {"cuda.tf32=1"}), ValueError, "cuda.tf32");
+  // JSON holds UTF-8 only: a Latin-1 path is refused here, not when config.json is written.
+  EXPECT_EQ(build_config("", {"data.root=/data/caf\xC3\xA9"}).data.root, "/data/caf\xC3\xA9");
+  EXPECT_THROW_MSG(build_config("", {"data.root=/data/caf\xE9"}), ValueError,
+                   "--set data.root: '/data/caf\\xE9' is not UTF-8 text");
+  EXPECT_THROW_MSG(build_config("", {"da\nta=1"}), ValueError, "--set: unknown config key 'da\\x0Ata'");
   // A well-formed name this machine cannot use fails when the run starts, naming it.
   EXPECT_THROW_MSG(run_device(build_config("", {"device=cuda:99"})), ValueError,
                    "config: device \"cuda:99\": ");
@@ -118,6 +123,8 @@ TEST(Config, ErrorsNameTheKey) {
   EXPECT_THROW_MSG(build_config(path, {}), IOError, path + ": the key 'train.iters' appears twice");
   std::ofstream(path) << R"({"model": {"std": {"sigma": 2}, "name": "x", "std": {"eps": 1}}})";
   EXPECT_THROW_MSG(build_config(path, {}), IOError, path + ": the key 'model.std' appears twice");
+  std::ofstream(path) << R"({"train": {"it\ners": 5}})";  // a key quoted escaped: one line
+  EXPECT_THROW_MSG(build_config(path, {}), ValueError, "unknown config key 'train.it\\x0Aers'");
   std::ofstream(path) << R"({"train": {"iters": 5}, "train.iters": 6})";
   EXPECT_THROW_MSG(build_config(path, {}), ValueError, path + ": train.iters is given twice");
   std::ofstream(path) << R"({"train": {"iters": 5}, "model": {"std": {"iters": 3}}})";
