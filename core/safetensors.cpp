@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "core/json_error.h"
+
 namespace tdseg {
 
 namespace {
@@ -88,6 +90,8 @@ Json parse_header(const std::string& text, const std::string& path) {
   } catch (const Json::parse_error& e) {
     fail_file(path, cat("safetensors header is not valid JSON (error at byte ",
                    std::min<size_t>(e.byte, text.size()), " of ", text.size(), ")"));
+  } catch (const Json::exception& e) {  // a number beyond double's range
+    fail_file(path, cat("safetensors header is not valid JSON (", json_error(e), ")"));
   }
   if (!j.is_object()) fail_file(path, "safetensors header is not a JSON object");
   if (!duplicate.empty())

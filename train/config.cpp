@@ -6,6 +6,7 @@
 
 #include "core/device.h"
 #include "core/error.h"
+#include "core/json_error.h"
 
 namespace tdseg {
 
@@ -214,12 +215,6 @@ void apply_override(json& config, const std::string& assignment) {
   check<ValueError>(find_key(key) != nullptr, "--set: unknown config key '", printable(key),
                     "' (see tdseg train --help)");
   merge_config(config, json{{key, value}}, "--set");
-}
-
-std::string json_error(const json::exception& e) {
-  if (const auto* p = dynamic_cast<const json::parse_error*>(&e)) return cat("error at byte ", p->byte);
-  const std::string what = e.what();
-  return what.substr(what.find("] ") + 2);
 }
 
 json read_config_file(const std::string& path) {

@@ -73,9 +73,6 @@ void apply_override(nlohmann::json& config, const std::string& assignment);
 // Reads a config file: an IOError naming the file when it is missing, not JSON, or gives
 // a key twice.
 nlohmann::json read_config_file(const std::string& path);
-// Why nlohmann/json refused a text: "error at byte N" for a syntax error, else its reason
-// without the "[json.exception...]" prefix ("number overflow parsing '1e400'").
-std::string json_error(const nlohmann::json::exception& e);
 // Checks every value (ranges, choices) and returns the typed configuration.
 RunConfig parse_config(const nlohmann::json& config);
 

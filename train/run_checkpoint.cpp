@@ -3,6 +3,7 @@
 #include <charconv>
 #include <limits>
 
+#include "core/json_error.h"
 #include "core/safetensors.h"
 #include "layers/checkpoint.h"
 

@@ -122,6 +122,8 @@ TEST(SafetensorsErrors, EachBadFileSaysWhy) {
       {std::string("\x64\0\0\0\0\0\0\0{}", 10),
        "truncated header: its length is 100 bytes, the file has 2 after the length"},
       {st_bytes(R"({"w": )", ""), "safetensors header is not valid JSON (error at byte 8 of 8)"},
+      {st_bytes(R"({"w": 1e400})", ""),
+       "safetensors header is not valid JSON (number overflow parsing '1e400')"},
       {st_bytes("[1, 2]", ""), "safetensors header is not a JSON object"},
       {st_bytes(R"({"w":{"dtype":"BF16","shape":[2],"data_offsets":[0,4]}})", z(4)),
        "tensor 'w': unsupported dtype 'BF16' (tdseg reads F32, F64 and I32)"},
