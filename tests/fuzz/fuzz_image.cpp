@@ -16,7 +16,8 @@ using namespace tdseg;
 void fix_png_crcs(std::vector<uint8_t>& b) {
   if (!is_png(b)) return;
   for (size_t pos = 8; pos + 12 <= b.size();) {
-    const uint64_t length = uint64_t{b[pos]} << 24 | b[pos + 1] << 16 | b[pos + 2] << 8 | b[pos + 3];
+    const uint64_t length =
+        uint64_t{b[pos]} << 24 | uint64_t{b[pos + 1]} << 16 | b[pos + 2] << 8 | b[pos + 3];
     if (length > b.size() - pos - 12) return;
     const uint32_t crc = crc32(&b[pos + 4], 4 + length);
     uint8_t* out = &b[pos + 8 + length];

@@ -2,13 +2,15 @@
 // AddressSanitizer and UBSan). tdseg's readers take paths, so the fuzzer's bytes go to a
 // file of this process's own first. A reader may refuse a file only with a tdseg::Error
 // of one line that names the file; anything else thrown (std::bad_alloc, a json or
-// std::stoi exception), a second line, a crash, a leak or a sanitizer report is a finding.
+// std::stoi exception), a control character (a second line), a crash, a leak or a
+// sanitizer report is a finding.
 #pragma once
 #include <unistd.h>
 
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -16,11 +18,22 @@
 
 namespace tdseg::fuzz {
 
-// The bytes as a file (in /dev/shm, memory, where it exists); the same path for every call
-// of this process.
+// The bytes as a file (in /dev/shm, memory, where it exists): tdseg-fuzz-PID followed by
+// `suffix` (".npy", ...). That file and the target's copies of it (the same name with more
+// after it) are removed when the process exits.
 inline std::string input_file(const uint8_t* data, size_t size, const std::string& suffix) {
-  static const std::string dir = access("/dev/shm", W_OK) == 0 ? "/dev/shm/" : "/tmp/";
-  const std::string path = dir + "tdseg-fuzz-" + std::to_string(getpid()) + suffix;
+  static const std::string prefix =
+      std::string(access("/dev/shm", W_OK) == 0 ? "/dev/shm/" : "/tmp/") + "tdseg-fuzz-" +
+      std::to_string(getpid());
+  static const int removal = std::atexit([] {
+    const std::filesystem::path p(prefix);
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(p.parent_path(), ec))
+      if (entry.path().filename().string().rfind(p.filename().string() + ".", 0) == 0)
+        std::filesystem::remove(entry.path(), ec);
+  });
+  (void)removal;
+  const std::string path = prefix + suffix;
   std::ofstream(path, std::ios::binary | std::ios::trunc)
       .write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
   return path;
@@ -32,14 +45,17 @@ inline std::string input_file(const uint8_t* data, size_t size, const std::strin
   std::abort();
 }
 
-// Runs `read`; a tdseg::Error must be one line and, where `names` is not empty, contain it.
+// Runs `read`; a tdseg::Error must be one line without control characters and, where
+// `names` is not empty, contain it.
 template <typename Read>
 void expect_clean_refusal(Read&& read, const std::string& names) {
   try {
     read();
   } catch (const Error& e) {
     const std::string message = e.what();
-    if (message.find('\n') != std::string::npos) finding("an error of several lines: " + message);
+    for (unsigned char c : message)
+      if (c < 0x20 || c == 0x7F)
+        finding("an error with a control character: " + printable(message));
     if (!names.empty() && message.find(names) == std::string::npos)
       finding("an error that does not name '" + names + "': " + message);
   }

@@ -18,10 +18,12 @@ using namespace tdseg::testing;
 
 void image_seeds(const std::string& dir, Generator& gen) {
   for (int channels : {1, 3})
-    write_png_in(dir + "png" + std::to_string(channels), 5, 3, channels, random_bytes(5 * 3 * channels, gen));
+    write_png_in(dir + "png" + std::to_string(channels), 5, 3, channels,
+                 random_bytes(5 * 3 * channels, gen));
   const auto palette = voc_palette();
-  write_bytes(dir + "palette4", indexed_png(7, 3, 4, kPngPalette, {palette.begin(), palette.begin() + 16},
-                                            random_bytes(7 * 3, gen, 0, 15)));
+  const std::vector<std::array<uint8_t, 3>> sixteen(palette.begin(), palette.begin() + 16);
+  write_bytes(dir + "palette4",
+              indexed_png(7, 3, 4, kPngPalette, sixteen, random_bytes(7 * 3, gen, 0, 15)));
   write_bytes(dir + "gray1", indexed_png(9, 2, 1, kPngGray, {}, random_bytes(9 * 2, gen, 0, 1)));
   write_jpeg(dir + "baseline", 9, 7, random_bytes(9 * 7 * 3, gen));
   write_bytes(dir + "progressive", progressive_jpeg());
@@ -42,7 +44,8 @@ void config_seeds(const std::string& config, const std::string& checkpoint, Gene
   const std::string defaults = default_config().dump(1);
   write_bytes(config + "defaults", {defaults.begin(), defaults.end()});
   const std::string some =
-      R"({"train.iters": 5, "model": {"head": "ss", "std": {"iters": 3, "star_class": 1}}, "eval.multi_scale": [0.5, 1.0]})";
+      R"({"train.iters": 5, "model": {"head": "ss", "std": {"iters": 3, "star_class": 1}},)"
+      R"( "eval.multi_scale": [0.5, 1.0]})";
   write_bytes(config + "some", {some.begin(), some.end()});
 
   ModuleGroup model;
