@@ -10,8 +10,15 @@
 
 namespace tdseg {
 
+// Text from a file or a user, fit to quote in a one-line message: printable ASCII and
+// well-formed UTF-8 as they are, every other byte (a newline, a control character, a
+// stray byte) as \xHH.
+std::string printable(std::string_view text);
+
+// Every message is one line: what a file or a user put in it (a name with a newline, a
+// stray byte) is escaped here, once for every error.
 struct Error : std::runtime_error {
-  using std::runtime_error::runtime_error;
+  explicit Error(const std::string& message) : std::runtime_error(printable(message)) {}
 };
 struct ShapeError : Error { using Error::Error; };   // incompatible shapes or ranks
 struct DTypeError : Error { using Error::Error; };   // unsupported or mismatched dtype
@@ -34,11 +41,6 @@ template <typename E = Error, typename... Args>
 void check(bool cond, Args&&... args) {
   if (!cond) throw E(cat(std::forward<Args>(args)...));
 }
-
-// Text from a file or a user, fit to quote in a one-line message: printable ASCII and
-// well-formed UTF-8 as they are, every other byte (a newline, a control character, a
-// stray byte) as \xHH.
-std::string printable(std::string_view text);
 
 // Throws the IOError "PATH: why" of a file that cannot be read or written as it should.
 [[noreturn]] inline void fail_file(const std::string& path, const std::string& why) {

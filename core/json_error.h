@@ -14,7 +14,7 @@ inline std::string json_error(const nlohmann::json::exception& e) {
   if (const auto* p = dynamic_cast<const nlohmann::json::parse_error*>(&e))
     return cat("error at byte ", p->byte);
   const std::string what = e.what();
-  return printable(what.substr(what.find("] ") + 2));
+  return what.substr(what.find("] ") + 2);
 }
 
 }  // namespace tdseg

@@ -29,7 +29,7 @@ DType parse_descr(std::string d, const std::string& path) {
   if (d == "<f4") return DType::Float32;
   if (d == "<f8") return DType::Float64;
   if (d == "<i4") return DType::Int32;
-  fail_file(path, "unsupported npy dtype '" + printable(d) + "' (tdseg reads <f4, <f8 and <i4)");
+  fail_file(path, "unsupported npy dtype '" + d + "' (tdseg reads <f4, <f8 and <i4)");
 }
 
 // The sizes of a shape tuple such as (2, 3) or (7,). `bytes`: the element size in, the
@@ -48,13 +48,13 @@ Shape parse_shape(const std::string& tuple, uint64_t& bytes, const std::string& 
     const auto [end, err] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
     if (err != std::errc() || n > uint64_t(std::numeric_limits<int64_t>::max()) ||
         (n && bytes > std::numeric_limits<uint64_t>::max() / n))
-      fail_file(path, "npy shape " + printable(tuple) + " is too large");
+      fail_file(path, "npy shape " + tuple + " is too large");
     bytes *= n;
     s.push_back(static_cast<int64_t>(n));
     consumed += it->length();
   }
   if (inner.find_first_not_of(" ", consumed) != std::string::npos)
-    fail_file(path, "malformed npy shape " + printable(tuple));
+    fail_file(path, "malformed npy shape " + tuple);
   return s;
 }
 

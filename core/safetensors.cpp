@@ -40,11 +40,11 @@ DType parse_dtype(const Json& j, const std::string& what, const std::string& pat
   const std::string d = j.get<std::string>();
   for (DType t : {DType::Float32, DType::Float64, DType::Int32})
     if (d == code(t)) return t;
-  fail_file(path, what + "unsupported dtype '" + printable(d) + "' (tdseg reads F32, F64 and I32)");
+  fail_file(path, what + "unsupported dtype '" + d + "' (tdseg reads F32, F64 and I32)");
 }
 
 Entry parse_entry(const std::string& name, const Json& j, const std::string& path) {
-  const std::string what = "tensor '" + printable(name) + "': ";
+  const std::string what = "tensor '" + name + "': ";
   if (!j.is_object() || !j.contains("dtype") || !j.contains("shape") ||
       !j.contains("data_offsets"))
     fail_file(path, what + "needs an object with dtype, shape and data_offsets");
@@ -94,8 +94,7 @@ Json parse_header(const std::string& text, const std::string& path) {
     fail_file(path, cat("safetensors header is not valid JSON (", json_error(e), ")"));
   }
   if (!j.is_object()) fail_file(path, "safetensors header is not a JSON object");
-  if (!duplicate.empty())
-    fail_file(path, "duplicate tensor name '" + printable(duplicate) + "' in the header");
+  if (!duplicate.empty()) fail_file(path, "duplicate tensor name '" + duplicate + "' in the header");
   return j;
 }
 
@@ -105,8 +104,7 @@ std::map<std::string, std::string> parse_metadata(const Json& header, const std:
   const Json& m = header["__metadata__"];
   if (!m.is_object()) fail_file(path, "__metadata__ is not an object of strings");
   for (const auto& [key, value] : m.items()) {
-    if (!value.is_string())
-      fail_file(path, "__metadata__ entry '" + printable(key) + "' is not a string");
+    if (!value.is_string()) fail_file(path, "__metadata__ entry '" + key + "' is not a string");
     out[key] = value.get<std::string>();
   }
   return out;
@@ -123,9 +121,9 @@ void check_layout(std::vector<Entry>& entries, uint64_t header_bytes, uint64_t f
   for (size_t i = 0; i < entries.size(); ++i) {
     const Entry& e = entries[i];
     if (e.begin < at)
-      fail_file(path, cat("tensors '", printable(entries[i - 1].name), "' [", entries[i - 1].begin,
-                          ", ", entries[i - 1].end, ") and '", printable(e.name), "' [", e.begin,
-                          ", ", e.end, ") overlap"));
+      fail_file(path, cat("tensors '", entries[i - 1].name, "' [", entries[i - 1].begin, ", ",
+                     entries[i - 1].end, ") and '", e.name, "' [", e.begin, ", ", e.end,
+                     ") overlap"));
     if (e.begin > at)
       fail_file(path, cat("bytes [", at, ", ", e.begin, ") of the data buffer belong to no tensor"));
     at = e.end;
@@ -172,7 +170,7 @@ SafetensorsFile load_safetensors(const std::string& path) {
   for (const Entry& e : entries) {
     Tensor t = Tensor::empty(e.shape, e.dtype);
     if (!f.read(static_cast<char*>(t.data_ptr()), e.end - e.begin))
-      fail_file(path, "read error in the data of tensor '" + printable(e.name) + "'");
+      fail_file(path, "read error in the data of tensor '" + e.name + "'");
     out.tensors.emplace_back(e.name, t);
   }
   return out;

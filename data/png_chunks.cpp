@@ -58,7 +58,7 @@ PngInfo read_png_info(const std::vector<uint8_t>& bytes, const std::string& path
     const std::string type(reinterpret_cast<const char*>(&bytes[pos + 4]), 4);
     const auto letter = [](char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); };
     if (!std::all_of(type.begin(), type.end(), letter))
-      fail_file(path, cat("corrupt PNG (chunk type '", printable(type), "' at byte ", pos,
+      fail_file(path, cat("corrupt PNG (chunk type '", type, "' at byte ", pos,
                           " is not 4 letters)"));
     if (length > bytes.size() - pos - 12)
       fail_file(path, cat("truncated PNG (chunk ", type, " of ", length, " bytes at byte ", pos,

@@ -31,7 +31,7 @@ std::string listed(const char* what, const std::vector<T>& items, Fn&& show) {
 
 std::string LoadReport::summary() const {
   std::vector<std::string> parts;
-  auto name = [](const std::string& n) { return printable(n); };  // names from a file
+  auto name = [](const std::string& n) { return n; };
   if (!missing.empty()) parts.push_back(listed("missing", missing, name));
   if (!unexpected.empty()) parts.push_back(listed("unexpected", unexpected, name));
   if (!mismatched.empty())

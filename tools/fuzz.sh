@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Fuzzes tdseg's file readers with libFuzzer (clang), AddressSanitizer and UBSan, in
 # build-fuzz/: the coverage-guided search for a file that crashes a reader, makes it
-# read memory it should not, leak, hang, or refuse with anything but one line naming the
-# file (tests/fuzz/fuzz_input.h). Not part of CI.
+# read memory it should not, leak, hang, or refuse with anything but a tdseg error naming
+# the file (tests/fuzz/fuzz_input.h). Not part of CI.
 #   tools/fuzz.sh [SECONDS] [TARGET...]    each target for SECONDS (default 300)
 # Targets: image npy safetensors config checkpoint (default: all). The corpus grows in
 # build-fuzz/corpus/TARGET (seeded by fuzz_seeds with valid files); a finding is written

@@ -69,8 +69,7 @@ void merge_at(json& config, const std::string& prefix, const json& layer,
     } else if (value.is_object() && is_group(key)) {
       merge_at(config, key, value, source, given);
     } else {
-      throw ValueError(
-          cat(source, ": unknown config key '", printable(key), "' (see tdseg train --help)"));
+      throw ValueError(cat(source, ": unknown config key '", key, "' (see tdseg train --help)"));
     }
   }
 }
@@ -203,17 +202,21 @@ void merge_config(json& config, const json& layer, const std::string& source) {
 void apply_override(json& config, const std::string& assignment) {
   const size_t eq = assignment.find('=');
   check<ValueError>(eq != std::string::npos && eq > 0, "--set: expected KEY=VALUE, got '",
-                    printable(assignment), "'");
+                    assignment, "'");
   const std::string key = assignment.substr(0, eq), text = assignment.substr(eq + 1);
+  check<ValueError>(find_key(key) != nullptr, "--set: unknown config key '", key,
+                    "' (see tdseg train --help)");
   json value = json::parse(text, nullptr, false);
   if (value.is_discarded()) value = text;  // not JSON: a bare string such as std or /data/voc
-  try {
-    (void)value.dump();  // JSON holds UTF-8 text only: a Latin-1 path could not be saved
-  } catch (const json::type_error&) {
-    throw ValueError(cat("--set ", printable(key), ": '", printable(text), "' is not UTF-8 text"));
+  // The parser took only UTF-8; a bare string may be a Latin-1 path, which no JSON (the
+  // run's config.json) can hold: refused here, not when the run saves its configuration.
+  if (value.is_string()) {
+    try {
+      (void)value.dump();
+    } catch (const json::type_error&) {
+      throw ValueError(cat("--set ", key, ": '", text, "' is not UTF-8 text"));
+    }
   }
-  check<ValueError>(find_key(key) != nullptr, "--set: unknown config key '", printable(key),
-                    "' (see tdseg train --help)");
   merge_config(config, json{{key, value}}, "--set");
 }
 
@@ -246,7 +249,7 @@ json read_config_file(const std::string& path) {
   } catch (const json::exception& e) {
     throw IOError(cat(path, ": not valid JSON (", json_error(e), ")"));
   }
-  check<IOError>(duplicate.empty(), path, ": the key '", printable(duplicate), "' appears twice");
+  check<IOError>(duplicate.empty(), path, ": the key '", duplicate, "' appears twice");
   return config;
 }
 

@@ -24,7 +24,7 @@ T metadata_number(const std::string& text, const char* key, T lo, T hi, const st
   T v{};
   const auto [end, err] = std::from_chars(text.data(), text.data() + text.size(), v);
   if (err != std::errc() || end != text.data() + text.size() || !(v >= lo && v <= hi))
-    throw IOError(cat(path, ": metadata ", key, " is '", printable(text), "', not a number in [", lo, ", ", hi, "]"));
+    throw IOError(cat(path, ": metadata ", key, " is '", text, "', not a number in [", lo, ", ", hi, "]"));
   return v;
 }
 

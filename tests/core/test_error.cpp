@@ -1,4 +1,5 @@
-// printable(): text from a file or a user quoted in a one-line message.
+// printable(): text from a file or a user quoted in a one-line message; every tdseg error
+// passes its message through it.
 #include <gtest/gtest.h>
 
 #include "core/error.h"
@@ -30,6 +31,14 @@ TEST(Printable, KeepsAsciiAndUtf8AndEscapesEveryOtherByte) {
       {"\xC3\xA9\xFF", "\xC3\xA9\\xFF"},
   };
   for (const auto& [in, out] : escaped) EXPECT_EQ(printable(in), out) << out;
+}
+
+TEST(Printable, EveryErrorIsOneLine) {
+  EXPECT_STREQ(IOError("f.npy: shape (2,\n3\x01)").what(), "f.npy: shape (2,\\x0A3\\x01)");
+  EXPECT_STREQ(CudaError(std::string("cudaMalloc\0", 11)).what(), "cudaMalloc\\x00");
+  // Escaping twice changes nothing: its output is printable ASCII and UTF-8.
+  const std::string once = printable("a\tb\xFF\xC3\xA9");
+  EXPECT_EQ(printable(once), once);
 }
 
 }  // namespace

@@ -5,9 +5,9 @@
 #include <string>
 
 #include "core/ops.h"
-#include "layers/std/std_head.h"
 #include "cuda/caching_allocator.h"
 #include "cuda/device.h"
+#include "layers/std/std_head.h"
 #include "tests/check_close.h"
 #include "tests/cuda/gpu.h"
 

@@ -9,10 +9,10 @@
 #include <vector>
 
 #include "core/ops.h"
+#include "cuda/caching_allocator.h"
 #include "data/datasets/synthetic.h"
 #include "data/loader.h"
 #include "tests/check_close.h"
-#include "cuda/caching_allocator.h"
 #include "tests/cuda/gpu.h"
 
 #if defined(TDSEG_WITH_CUDA)
