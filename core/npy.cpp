@@ -6,11 +6,13 @@
 #include "core/npy.h"
 
 #include <charconv>
-#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <limits>
 #include <regex>
+
+#include "core/atomic_file.h"
+#include "core/input_file.h"
 
 namespace tdseg {
 
@@ -61,8 +63,7 @@ Shape parse_shape(const std::string& tuple, uint64_t& bytes, const std::string& 
 }  // namespace
 
 Tensor load_npy(const std::string& path) {
-  std::ifstream f(path, std::ios::binary | std::ios::ate);
-  if (!f) fail_file(path, std::string("cannot open: ") + std::strerror(errno));
+  std::ifstream f = open_input(path, std::ios::binary | std::ios::ate);
   const uint64_t size = static_cast<uint64_t>(f.tellg());
   f.seekg(0);
   unsigned char pre[8];
@@ -111,22 +112,16 @@ void save_npy(const std::string& path, const Tensor& t) {
       cat("{'descr': '", descr, "', 'fortran_order': False, 'shape': ", shape, ", }");
   const size_t total = 10 + header.size() + 1;
   header += std::string((64 - total % 64) % 64, ' ') + "\n";
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) fail_file(tmp, std::string("cannot write: ") + std::strerror(errno));
-    const uint16_t hlen = static_cast<uint16_t>(header.size());
-    const unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0,
-                                   static_cast<unsigned char>(hlen & 0xff),
-                                   static_cast<unsigned char>(hlen >> 8)};
-    f.write(reinterpret_cast<const char*>(pre), 10);
-    f.write(header.data(), header.size());
-    Tensor c = host_copy(t);
-    f.write(static_cast<const char*>(c.data_ptr()), c.numel() * dtype_size(c.dtype()));
-    if (!f.flush()) fail_file(tmp, "write failed");
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0)
-    fail_file(path, std::string("cannot rename the temporary file: ") + std::strerror(errno));
+  AtomicFile f(path);
+  const uint16_t hlen = static_cast<uint16_t>(header.size());
+  const unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0,
+                                 static_cast<unsigned char>(hlen & 0xff),
+                                 static_cast<unsigned char>(hlen >> 8)};
+  f.write(pre, 10);
+  f.write(header);
+  const Tensor c = host_copy(t);
+  f.write(c.data_ptr(), c.numel() * dtype_size(c.dtype()));
+  f.commit();
 }
 
 }  // namespace tdseg

@@ -1,14 +1,13 @@
 #include "core/safetensors.h"
 
 #include <algorithm>
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "core/atomic_file.h"
+#include "core/input_file.h"
 #include "core/json_error.h"
 
 namespace tdseg {
@@ -144,8 +143,7 @@ uint64_t read_u64le(const unsigned char* b) {
 }  // namespace
 
 SafetensorsFile load_safetensors(const std::string& path) {
-  std::ifstream f(path, std::ios::binary | std::ios::ate);
-  if (!f) fail_file(path, std::string("cannot open: ") + std::strerror(errno));
+  std::ifstream f = open_input(path, std::ios::binary | std::ios::ate);
   const uint64_t size = static_cast<uint64_t>(f.tellg());
   f.seekg(0);
   unsigned char len[8];
@@ -198,28 +196,16 @@ void save_safetensors(const std::string& path,
   }
   text += std::string((8 - text.size() % 8) % 8, ' ');
 
-  const std::string tmp = path + ".tmp";
-  try {
-    {
-      std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-      if (!f) fail_file(tmp, std::string("cannot write: ") + std::strerror(errno));
-      unsigned char len[8];
-      for (int i = 0; i < 8; ++i) len[i] = static_cast<unsigned char>(text.size() >> (8 * i));
-      f.write(reinterpret_cast<const char*>(len), 8);
-      f.write(text.data(), text.size());
-      for (const auto& [name, t] : tensors) {
-        const Tensor c = host_copy(t);  // a GPU tensor (a model trained there) comes over
-        f.write(static_cast<const char*>(c.data_ptr()), c.numel() * dtype_size(c.dtype()));
-      }
-      f.close();
-      if (!f) fail_file(tmp, "write failed");
-    }
-    if (std::rename(tmp.c_str(), path.c_str()) != 0)
-      fail_file(path, std::string("cannot rename the temporary file: ") + std::strerror(errno));
-  } catch (...) {
-    std::remove(tmp.c_str());
-    throw;
+  AtomicFile f(path);
+  unsigned char len[8];
+  for (int i = 0; i < 8; ++i) len[i] = static_cast<unsigned char>(text.size() >> (8 * i));
+  f.write(len, 8);
+  f.write(text);
+  for (const auto& [name, t] : tensors) {
+    const Tensor c = host_copy(t);  // a GPU tensor (a model trained there) comes over
+    f.write(c.data_ptr(), c.numel() * dtype_size(c.dtype()));
   }
+  f.commit();
 }
 
 bool looks_like_safetensors(const std::string& path) {

@@ -1,15 +1,13 @@
 #include "data/image.h"
 
-#include <cerrno>
 #include <climits>
 #include <cstdlib>
-#include <cstring>
-#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <unordered_map>
 
 #include "core/error.h"
+#include "core/input_file.h"
 #include "data/jpeg_markers.h"
 #include "data/png_chunks.h"
 
@@ -97,9 +95,7 @@ Tensor palette_indices(const Pixels& p, const PngInfo& info, const std::string& 
 }  // namespace
 
 std::vector<uint8_t> read_file(const std::string& path) {
-  if (std::filesystem::is_directory(path)) fail_file(path, "is a folder, not a file");
-  std::ifstream f(path, std::ios::binary | std::ios::ate);
-  if (!f) fail_file(path, std::string("cannot open: ") + std::strerror(errno));
+  std::ifstream f = open_input(path, std::ios::binary | std::ios::ate);
   const std::streamoff size = f.tellg();
   std::vector<uint8_t> bytes(static_cast<size_t>(size));
   f.seekg(0);

@@ -1,11 +1,8 @@
 #include "data/png.h"
 
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
-#include <fstream>
 #include <limits>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
 
 // stb's writer, private to this file (static functions), without its unused ones' warnings.
@@ -42,22 +39,9 @@ void write_png(const std::string& path, int64_t width, int64_t height, int chann
   if (!stbi_write_png_to_func(append, &encoded, static_cast<int>(width), static_cast<int>(height),
                               channels, pixels.data(), static_cast<int>(width * channels)))
     fail_file(path, "PNG encoding failed");
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) fail_file(path, std::string("cannot write: ") + std::strerror(errno));
-    f.write(reinterpret_cast<const char*>(encoded.data()),
-            static_cast<std::streamsize>(encoded.size()));
-    if (!f.flush()) {
-      std::remove(tmp.c_str());
-      fail_file(path, "write failed");
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string why = std::strerror(errno);
-    std::remove(tmp.c_str());
-    fail_file(path, "cannot rename the temporary file: " + why);
-  }
+  AtomicFile f(path);
+  f.write(encoded.data(), encoded.size());
+  f.commit();
 }
 
 }  // namespace tdseg

@@ -6,6 +6,7 @@
 
 #include "core/device.h"
 #include "core/error.h"
+#include "core/input_file.h"
 #include "core/json_error.h"
 
 namespace tdseg {
@@ -221,8 +222,7 @@ void apply_override(json& config, const std::string& assignment) {
 }
 
 json read_config_file(const std::string& path) {
-  std::ifstream f(path);
-  check<IOError>(f.good(), path, ": cannot open the config file");
+  std::ifstream f = open_input(path, std::ios::in, "the config file");
   // A plain parse keeps the last of two equal keys in an object: each object's keys are
   // collected, with its dotted name, as the parser reads them.
   struct Object {

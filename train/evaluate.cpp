@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "core/autograd.h"
+#include "core/input_file.h"
 #include "core/npy.h"
 #include "core/ops.h"
 #include "layers/std/std_extras.h"
@@ -63,8 +64,7 @@ Tensor read_volume_ratios(const std::string& path, int64_t classes) {
                       ": volume ratios must be a float array [C], got ", r.str());
     r = r.to(DType::Float64);
   } else {
-    std::ifstream f(path);
-    check<IOError>(f.good(), path, ": cannot open the volume ratio file (eval.volumes)");
+    std::ifstream f = open_input(path, std::ios::in, "the volume ratio file (eval.volumes)");
     std::vector<double> values;
     std::string token;
     while (f >> token) {

@@ -1,8 +1,8 @@
 #include "train/history.h"
 
-#include <cstdio>
 #include <fstream>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
 #include "data/plot.h"
 #include "data/png.h"
@@ -39,6 +39,8 @@ RunLog::RunLog(std::string path, int64_t resume_step) : path_(std::move(path)) {
     std::string line;
     while (std::getline(in, line)) {
       const json j = json::parse(line, nullptr, false);
+      // A crash while a line was appended leaves it torn at the end, without its newline.
+      if (j.is_discarded() && in.eof()) break;
       check<IOError>(!j.is_discarded() && j.contains("iter"), path_, ": not a log line: ", line);
       if (j["iter"].get<int64_t>() > resume_step) continue;
       kept.push_back(line);
@@ -52,13 +54,9 @@ RunLog::RunLog(std::string path, int64_t resume_step) : path_(std::move(path)) {
     }
   }
   // Rewritten whole, through a temporary and a rename, so that a crash leaves a valid log.
-  const std::string tmp = path_ + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    check<IOError>(out.good(), tmp, ": cannot write the run log");
-    for (const std::string& line : kept) out << line << "\n";
-  }
-  check<IOError>(std::rename(tmp.c_str(), path_.c_str()) == 0, path_, ": cannot write the run log");
+  std::string text;
+  for (const std::string& line : kept) text += line + "\n";
+  write_file_atomically(path_, text);
 }
 
 void RunLog::append(const json& line) const {

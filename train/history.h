@@ -33,7 +33,9 @@ struct History {
 class RunLog {
  public:
   // A fresh log at `path`, or (resume_step >= 0) the existing one cut after the entries
-  // of iterations <= resume_step, so that a resumed run's log continues the original.
+  // of iterations <= resume_step, so that a resumed run's log continues the original. A
+  // torn last line (a crash while it was appended) is dropped; any other line that is not
+  // a log entry is an IOError naming the file.
   RunLog(std::string path, int64_t resume_step);
   void step(const History::Step& s);
   void eval(const History::Eval& e);

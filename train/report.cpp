@@ -4,9 +4,9 @@
 #include <cctype>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <iomanip>
 
+#include "core/atomic_file.h"
 #include "data/png.h"
 #include "train/progress.h"
 #include "train/setup.h"
@@ -25,16 +25,6 @@ std::string file_safe(const std::string& id) {
   for (char& c : s)
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') c = '_';
   return s;
-}
-
-void write_file(const fs::path& path, const std::string& text) {
-  const fs::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << text;
-    check<IOError>(out.good(), tmp.string(), ": cannot write");
-  }
-  fs::rename(tmp, path);
 }
 
 void write_canvas(const fs::path& path, const Canvas& c) {
@@ -121,7 +111,7 @@ void write_run_report(const RunConfig& config, const TrainResult& r, DeepLabV3Pl
     for (const std::string& g : gallery) md += "![" + g + "](" + g + ")\n\n";
   }
   md += "## Configuration\n\n```json\n" + config.json.dump(2) + "\n```\n";
-  write_file(fs::path(r.run_dir) / "report.md", md);
+  write_file_atomically((fs::path(r.run_dir) / "report.md").string(), md);
 }
 
 std::string comparison_table(const std::vector<TrainResult>& runs) {
@@ -171,7 +161,7 @@ void write_comparison_report(const std::string& path, const std::vector<TrainRes
     std::sort(gallery.begin(), gallery.end());
     for (const std::string& g : gallery) md += "![" + g + "](" + g + ")\n\n";
   }
-  write_file(path, md);
+  write_file_atomically(path, md);
 }
 
 }  // namespace tdseg

@@ -35,6 +35,7 @@ std::unique_ptr<Dataset> open_dataset(const RunConfig& config, bool train) {
   o.root = config.data.root;
   o.split = train ? config.data.train_split : config.eval.split;
   o.list = train ? config.data.list : config.data.val_list;
+  o.classes = config.data.classes;
   o.synthetic_size = train ? config.data.synthetic_train : config.data.synthetic_val;
   o.seed = config.data.seed;
   return make_dataset(o);

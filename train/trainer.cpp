@@ -3,8 +3,8 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 
+#include "core/atomic_file.h"
 #include "core/autograd.h"
 #include "core/device_memory.h"
 #include "core/ops.h"
@@ -69,16 +69,6 @@ bool finite_parameters(const Module& model) {
     if (!std::isfinite(sum)) return false;
   }
   return true;
-}
-
-void write_text(const fs::path& path, const std::string& text) {
-  const fs::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << text;
-    check<IOError>(out.good(), tmp.string(), ": cannot write");
-  }
-  fs::rename(tmp, path);
 }
 
 // The head's data for a batch; the edge weight from `images`, the batch's images on the
@@ -153,7 +143,7 @@ TrainResult train(const RunConfig& config, const TrainOptions& options) {
   for (const auto& [step, path] : step_checkpoints(ckpt_dir))
     if (step > state.step || options.resume.empty()) fs::remove(path);
   if (options.resume.empty()) fs::remove(ckpt_dir / "best.safetensors");
-  write_text(run / "config.json", config.json.dump(2) + "\n");
+  write_file_atomically((run / "config.json").string(), config.json.dump(2) + "\n");
   RunLog log((run / "log.jsonl").string(), options.resume.empty() ? -1 : state.step);
 
   TrainResult result;

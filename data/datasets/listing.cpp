@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "core/error.h"
+#include "core/input_file.h"
 
 namespace fs = std::filesystem;
 
@@ -22,8 +23,7 @@ fs::directory_iterator open_folder(const std::string& dir) {
 }  // namespace
 
 std::vector<std::string> read_list(const std::string& path) {
-  std::ifstream f(path);
-  check<IOError>(f && !fs::is_directory(path), path, ": cannot open the list file");
+  std::ifstream f = open_input(path, std::ios::in, "the list file");
   std::vector<std::string> ids;
   std::string line;
   for (int number = 1; std::getline(f, line); ++number) {

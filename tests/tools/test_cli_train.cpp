@@ -10,6 +10,7 @@
 
 #include "data/png.h"
 #include "tests/cuda/gpu.h"
+#include "tests/data/fixtures.h"
 #include "tests/tools/cli_run.h"
 #include "train/config.h"
 
@@ -76,6 +77,66 @@ TEST(CliTrain, TrainEvalPredictResume) {
   EXPECT_TRUE(fs::exists(fs::path(run) / "checkpoints/step-000006.safetensors"));
 }
 
+// Each file layout as a user lays out a downloaded dataset, trained for two steps and
+// evaluated from the command line (the folder layout's data.classes once never reached
+// the dataset, so no folder of images could be trained on). The class names eval prints
+// say which dataset it read.
+TEST(CliTrain, TrainsAndEvaluatesOnEachFileLayout) {
+  Generator gen(23);
+  const ScratchDir scratch("layouts");
+  const std::string root = scratch.path();
+  const int64_t w = 24, h = 20;
+  const auto sample = [&](const std::string& image, const std::string& mask,
+                          const std::vector<uint8_t>& labels) {
+    const auto rgb = random_bytes(w * h * 3, gen);
+    if (image.substr(image.size() - 4) == ".jpg") write_jpeg(image, w, h, rgb);
+    else write_png_in(image, w, h, 3, rgb);
+    std::vector<uint8_t> m = random_bytes(w * h, gen, 0, static_cast<int>(labels.size()) - 1);
+    for (uint8_t& v : m) v = labels[v];
+    write_png_in(mask, w, h, 1, m);
+  };
+  for (int i = 0; i < 4; ++i) {
+    const std::string id = "s" + std::to_string(i);
+    const bool train = i < 3;
+    sample(root + "folder/images/" + id + ".png", root + "folder/masks/" + id + ".png",
+           {0, 1, 2, 255});
+    sample(root + "voc/JPEGImages/" + id + ".jpg", root + "voc/SegmentationClass/" + id + ".png",
+           {0, 5, 15, 255});
+    const std::string split = train ? "train/aachen/" : "val/aachen/";
+    sample(root + "cityscapes/leftImg8bit/" + split + id + "_leftImg8bit.png",
+           root + "cityscapes/gtFine/" + split + id + "_gtFine_labelIds.png", {0, 7, 8, 26});
+    const std::string s = train ? "Training" : "Validation";
+    sample(root + "isic/ISIC2018_Task1-2_" + s + "_Input/" + id + ".jpg",
+           root + "isic/ISIC2018_Task1_" + s + "_GroundTruth/" + id + "_segmentation.png",
+           {0, 255});
+  }
+  fs::create_directories(root + "voc/ImageSets/Segmentation");
+  std::ofstream(root + "voc/ImageSets/Segmentation/train.txt") << "s0\ns1\ns2\n";
+  std::ofstream(root + "voc/ImageSets/Segmentation/val.txt") << "s3\n";
+
+  const struct {
+    const char* format;
+    const char* extra;
+    const char* class_name;
+  } layouts[] = {{"folder", " --set data.classes=3", "class 2"},
+                 {"voc", "", "aeroplane"},
+                 {"cityscapes", "", "sidewalk"},
+                 {"isic", "", "lesion"}};
+  for (const auto& l : layouts) {
+    SCOPED_TRACE(l.format);
+    const std::string run = root + "run-" + l.format;
+    const Outcome t = tdseg(std::string("train --quiet --out ") + run + " --set data.format=" +
+                           l.format + " --set data.root=" + root + l.format + l.extra +
+                           " --set model.name=deeplabv3plus-xception-tiny --set train.iters=2"
+                           " --set train.batch_size=2 --set data.crop=17 --set eval.gallery=1");
+    ASSERT_EQ(t.code, 0) << t.err;
+    const auto [code, text] = run_out("eval --checkpoint " + run + "/checkpoints/best.safetensors");
+    EXPECT_EQ(code, 0) << text;
+    EXPECT_NE(text.find(l.class_name), std::string::npos) << text;
+    EXPECT_NE(text.find("mIoU"), std::string::npos) << text;
+  }
+}
+
 TEST(CliTrain, DivergenceExitsOneNamingTheIteration) {
   const Outcome r = tdseg("train --out " + dir() + "nan" + kTiny + " --set train.lr=1e30");
   EXPECT_EQ(r.code, 1);
@@ -90,11 +151,13 @@ TEST(CliTrain, BadInputIsOneLineNamingTheCulprit) {
       {"train --set model.name=resnet50", "model.name"},
       {"train --set device=tpu", "device"},
       {"train --config " + dir() + "missing.json", "missing.json"},
+      {"train --config " + ::testing::TempDir(), "is a folder, not a file"},
       {"train --resume " + dir() + "nowhere", "nowhere"},
       {"train --compare softmax,crf", "crf"},
       {"train --bogus", "--bogus"},
       {"eval", "--checkpoint"},
       {"eval --checkpoint " + dir() + "missing.safetensors", "missing.safetensors"},
+      {"eval --checkpoint " + ::testing::TempDir(), "is a folder, not a file"},
       {"predict --checkpoint x", "--input"},
   };
   if (!gpu_unavailable().empty()) {  // says why, before any work
