@@ -282,7 +282,7 @@ RunConfig parse_config(const json& config) {
 
   c.model.name = r.str("model.name");
   c.model.head = r.str("model.head", {"auto", "softmax", "std", "vp", "ss"});
-  c.model.output_stride = r.integer("model.output_stride", 8, 16);
+  c.model.output_stride = r.integer("model.output_stride", INT64_MIN, INT64_MAX);
   if (c.model.output_stride != 8 && c.model.output_stride != 16)
     r.fail("model.output_stride", "must be 8 or 16");
   c.model.keep_prob = r.number("model.keep_prob", 0, 1, true);

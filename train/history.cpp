@@ -18,7 +18,8 @@ json to_json(const History::Step& s) {
             {"loss", s.loss},
             {"lr", s.lr},
             {"images_per_s", s.images_per_s},
-            {"elapsed_s", s.elapsed_s}};
+            {"elapsed_s", s.elapsed_s},
+            {"loader_wait_s", s.loader_wait_s}};
   if (s.peak_mib) j["peak_mib"] = *s.peak_mib;
   return j;
 }
@@ -46,7 +47,7 @@ RunLog::RunLog(std::string path, int64_t resume_step) : path_(std::move(path)) {
       kept.push_back(line);
       if (j.contains("loss"))
         history_.steps.push_back({j["iter"], j["loss"], j["lr"], j["images_per_s"],
-                                  j["elapsed_s"],
+                                  j["elapsed_s"], j.value("loader_wait_s", 0.0),
                                   j.contains("peak_mib") ? std::optional<double>(j["peak_mib"])
                                                          : std::nullopt});
       else

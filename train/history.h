@@ -1,8 +1,10 @@
 // A run's history: the JSON-lines log (log.jsonl) of every logged step and evaluation,
 // one object per line,
-//   {"iter": 10, "loss": 1.23, "lr": 0.0497, "images_per_s": 310.2, "elapsed_s": 4.1}
-// (and on a GPU "peak_mib": the most device memory in use during the steps since the
-// previous line, by the caching allocator's count)
+//   {"iter": 10, "loss": 1.23, "lr": 0.0497, "images_per_s": 310.2, "elapsed_s": 4.1,
+//    "loader_wait_s": 0.002}
+// (loader_wait_s: the seconds a step of the window waited for its batch, their mean; and
+// on a GPU "peak_mib": the most device memory in use during the steps since the previous
+// line, by the caching allocator's count)
 //   {"iter": 500, "val_miou": 0.61, "val_pixel_accuracy": 0.93, "eval_s": 2.0}
 // and the curves drawn from it (curves.png: the loss and the validation mIoU against
 // the iteration, one plot above the other).
@@ -20,6 +22,7 @@ struct History {
   struct Step {
     int64_t iter;
     double loss, lr, images_per_s, elapsed_s;
+    double loader_wait_s;            // per step, the window's mean (0 in logs before it)
     std::optional<double> peak_mib;  // runs on a GPU
   };
   struct Eval {

@@ -25,8 +25,8 @@ std::string format_duration(double seconds) {
 Progress::Progress(int64_t total, std::FILE* out)
     : total_(total), out_(out), tty_(out && isatty(fileno(out))) {}
 
-void Progress::update(int64_t step, double loss, double lr, double images_per_s, double eta_s,
-                      std::optional<double> peak_mib) {
+void Progress::update(int64_t step, double loss, double lr, double images_per_s,
+                      double loader_wait, double eta_s, std::optional<double> peak_mib) {
   if (!out_) return;
   const double now =
       std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -36,10 +36,11 @@ void Progress::update(int64_t step, double loss, double lr, double images_per_s,
   const int filled = static_cast<int>(kBar * step / std::max<int64_t>(total_, 1));
   const std::string bar = std::string(filled, '#') + std::string(kBar - filled, '.');
   const std::string memory = peak_mib ? cat("  peak ", std::llround(*peak_mib), " MiB") : "";
-  std::fprintf(out_, "%s[%s] %*lld/%lld  loss %.4f  lr %.2e  %.1f img/s%s  ETA %s%s",
+  std::fprintf(out_, "%s[%s] %*lld/%lld  loss %.4f  lr %.2e  %.1f img/s (loader wait %.0f%%)%s  ETA %s%s",
                tty_ ? "\r" : "", bar.c_str(), static_cast<int>(std::to_string(total_).size()),
                static_cast<long long>(step), static_cast<long long>(total_), loss, lr, images_per_s,
-               memory.c_str(), format_duration(eta_s).c_str(), tty_ ? "\x1b[K" : "\n");
+               100 * loader_wait, memory.c_str(), format_duration(eta_s).c_str(),
+               tty_ ? "\x1b[K" : "\n");
   open_ = tty_;
   std::fflush(out_);
 }

@@ -1,5 +1,6 @@
-// The training progress line: iteration, loss, learning rate, images/s, the estimated
-// time to the end and, on a GPU, the window's peak device memory. On a terminal one line is redrawn in place ('\r'); otherwise (a log
+// The training progress line: iteration, loss, learning rate, images/s, the share of the
+// step time spent waiting for the loader, the estimated time to the end and, on a GPU,
+// the window's peak device memory. On a terminal one line is redrawn in place ('\r'); otherwise (a log
 // file, a pipe) an update is a line of its own, at most one every 5 seconds (and the last).
 #pragma once
 #include <cstdint>
@@ -12,8 +13,8 @@ namespace tdseg {
 class Progress {
  public:
   Progress(int64_t total, std::FILE* out);  // out null: silent
-  void update(int64_t step, double loss, double lr, double images_per_s, double eta_s,
-              std::optional<double> peak_mib = std::nullopt);
+  void update(int64_t step, double loss, double lr, double images_per_s, double loader_wait,
+              double eta_s, std::optional<double> peak_mib = std::nullopt);
   // A line of its own (e.g. an evaluation's result), not overwritten by the bar.
   void note(const std::string& line);
   void finish();  // ends a redrawn line

@@ -50,6 +50,13 @@ std::string peak_memory_row(const RunConfig& config, const History& h) {
              " (the caching allocator's count, evaluations excluded) |\n");
 }
 
+// The time the steps waited for the loader, and its share of the training time.
+std::string loader_wait_cell(const TrainResult& r, int64_t workers) {
+  return cat(std::setprecision(3), r.loader_wait_seconds, " s, ", std::fixed, std::setprecision(1),
+             100 * r.loader_wait_seconds / std::max(r.train_seconds, 1e-9), "% of it (",
+             workers, " loader worker", workers == 1 ? "" : "s", ")");
+}
+
 }  // namespace
 
 std::vector<std::string> write_gallery(DeepLabV3Plus& model, const Dataset& val,
@@ -99,6 +106,7 @@ void write_run_report(const RunConfig& config, const TrainResult& r, DeepLabV3Pl
           "| iterations | ", r.steps, " (batch ", config.train.batch_size, ", crop ",
           config.data.crop, ", ", config.train.optimizer, " lr ", config.train.lr, ") |\n",
           "| training time | ", format_duration(r.train_seconds), " (this process) |\n",
+          "| waiting for data | ", loader_wait_cell(r, config.data.workers), " |\n",
           peak_memory_row(config, r.history), "| final mIoU | ", percent(m.mean_iou()), " |\n", "| pixel accuracy | ",
           percent(m.pixel_accuracy()), " |\n", "| best validation mIoU | ", percent(r.best_miou),
           " at iteration ", r.best_step, " |\n", "| evaluation | ", r.eval.description, " |\n\n");

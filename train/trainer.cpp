@@ -189,11 +189,12 @@ TrainResult train(const RunConfig& config, const TrainOptions& options) {
   window_peak_mib();
 
   Batch batch;
-  double train_seconds = 0, window_seconds = 0;
-  int64_t window_images = 0, steps_done = 0;
+  double train_seconds = 0, window_seconds = 0, loader_wait = 0, window_wait = 0;
+  int64_t window_images = 0, window_steps = 0, steps_done = 0;
   for (int64_t step = state.step + 1; step <= iters; ++step) {
     const auto t0 = std::chrono::steady_clock::now();
-    loader.next(batch);
+    loader.next(batch);  // waits only when the workers have not decoded it yet
+    const double wait = seconds_since(t0);
     const double lr = poly_lr(config.train.lr, step - 1, iters, config.train.poly_power);
     model.train();
     model.seed_dropout(step_seed(config.train.seed, step));
@@ -210,16 +211,20 @@ TrainResult train(const RunConfig& config, const TrainOptions& options) {
     const double dt = seconds_since(t0);
     train_seconds += dt;
     window_seconds += dt;
+    loader_wait += wait;
+    window_wait += wait;
     window_images += batch.images.size(0);
+    ++window_steps;
     ++steps_done;
 
     if (step % config.train.log_every == 0 || step == iters) {
       const double rate = window_images / std::max(window_seconds, 1e-9);
       const std::optional<double> peak = window_peak_mib();
-      log.step({step, value, lr, rate, seconds_since(t_start), peak});
-      progress.update(step, value, lr, rate, train_seconds / steps_done * (iters - step), peak);
-      window_seconds = 0;
-      window_images = 0;
+      log.step({step, value, lr, rate, seconds_since(t_start), window_wait / window_steps, peak});
+      progress.update(step, value, lr, rate, window_wait / std::max(window_seconds, 1e-9),
+                      train_seconds / steps_done * (iters - step), peak);
+      window_seconds = window_wait = 0;
+      window_images = window_steps = 0;
     }
     const bool last = step == iters;
     if ((config.train.eval_every > 0 && step % config.train.eval_every == 0) || last) {
@@ -256,6 +261,7 @@ TrainResult train(const RunConfig& config, const TrainOptions& options) {
   }
   result.steps = iters;
   result.train_seconds = train_seconds;
+  result.loader_wait_seconds = loader_wait;
   result.best_miou = state.best_miou.value_or(result.eval.matrix.mean_iou());
   result.best_step = state.best_miou ? state.best_step : iters;
   result.history = log.history();

@@ -39,6 +39,7 @@ struct TrainResult {
   std::string run_dir, head, model;
   int64_t steps = 0;
   double train_seconds = 0;  // this process's training time, evaluations excluded
+  double loader_wait_seconds = 0;  // the part of it the steps waited for their batches
   EvalResult eval;           // the final evaluation
   double best_miou = 0;
   int64_t best_step = 0;

@@ -89,6 +89,9 @@ TEST(Config, ErrorsNameTheKey) {
   EXPECT_THROW_MSG(build_config("", {"model.std.kernel_size=4"}), ValueError,
                    "model.std.kernel_size");
   EXPECT_THROW_MSG(build_config("", {"train.batch_size=1"}), ValueError, "train.batch_size");
+  for (const char* stride : {"4", "12", "32"})
+    EXPECT_THROW_MSG(build_config("", {std::string("model.output_stride=") + stride}), ValueError,
+                     std::string("model.output_stride must be 8 or 16, got ") + stride);
   EXPECT_THROW_MSG(build_config("", {"data.format=voc"}), ValueError, "data.root");
   EXPECT_THROW_MSG(build_config("", {"device=tpu"}), ValueError, "device must be cpu, cuda or cuda:N");
   EXPECT_THROW_MSG(build_config("", {"device=cuda:x"}), ValueError, "device must be");

@@ -24,7 +24,7 @@ std::string contents(const std::string& path) {
 void write_log(const std::string& path) {
   RunLog log(path, -1);
   for (int64_t i = 1; i <= 4; ++i) {
-    log.step({i, 2.0 / i, 0.1, 300.0 + i, 0.5 * i, std::nullopt});
+    log.step({i, 2.0 / i, 0.1, 300.0 + i, 0.5 * i, 0.01 * i, std::nullopt});
     if (i == 2) log.eval({2, 0.25, 0.75, 1.5});
   }
 }

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 
 #include "layers/checkpoint.h"
 #include "models/registry.h"
@@ -156,6 +157,30 @@ TEST(Train, KeepsTheLastKCheckpointsAndTheBest) {
   EXPECT_EQ(info.best_step, best->iter);
   EXPECT_EQ(*info.best_miou, best->miou);
   EXPECT_EQ(r.best_step, best->iter);
+}
+
+// Each logged step says how long it waited for its batch (the loader's workers decode
+// ahead; a wait means too few of them): a part of the step's time, whose sum over the
+// logged steps (every step here) is the run's total, in the report too.
+TEST(Train, LogsTheTimeStepsWaitForTheLoader) {
+  TrainOptions o;
+  o.run_dir = run_dir("loader_wait");
+  o.progress = nullptr;
+  const TrainResult r = train(with(small_run(4), {"data.workers=1"}), o);
+  ASSERT_EQ(r.history.steps.size(), 4u);
+  double sum = 0;
+  for (const History::Step& s : r.history.steps) {
+    const double step_seconds = 4 / s.images_per_s;  // batch 4
+    EXPECT_GT(s.loader_wait_s, 0) << "iteration " << s.iter;
+    EXPECT_LT(s.loader_wait_s, step_seconds) << "iteration " << s.iter;
+    sum += s.loader_wait_s;
+  }
+  EXPECT_NEAR(r.loader_wait_seconds, sum, 1e-9 * sum);
+  EXPECT_LT(r.loader_wait_seconds, r.train_seconds);
+  std::ifstream report(o.run_dir + "/report.md");
+  const std::string text((std::istreambuf_iterator<char>(report)), {});
+  EXPECT_NE(text.find("| waiting for data | "), std::string::npos);
+  EXPECT_NE(text.find("(1 loader worker)"), std::string::npos);
 }
 
 }  // namespace
