@@ -141,6 +141,10 @@ std::string comparison_table(const std::vector<TrainResult>& runs) {
   row("best mIoU", [](const TrainResult& r) { return percent(r.best_miou); });
   row("at iteration", [](const TrainResult& r) { return std::to_string(r.best_step); });
   row("training time", [](const TrainResult& r) { return format_duration(r.train_seconds); });
+  row("loader wait", [](const TrainResult& r) {
+    return cat(std::fixed, std::setprecision(1),
+               100 * r.loader_wait_seconds / std::max(r.train_seconds, 1e-9), "%");
+  });
   std::string out;
   for (const auto& [label, cells] : rows) {
     out += label + std::string(label.size() < 16 ? 16 - label.size() : 1, ' ');

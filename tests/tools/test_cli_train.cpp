@@ -137,6 +137,23 @@ TEST(CliTrain, TrainsAndEvaluatesOnEachFileLayout) {
   }
 }
 
+// --compare, the README main job's path at a tiny size: one run folder per head, the
+// side-by-side table on stdout (each head's column, the mIoU and the loader's share of the
+// training time) and the comparison report.
+TEST(CliTrain, CompareTrainsEachHeadAndPrintsThemSideBySide) {
+  const std::string base = dir() + "compare";
+  fs::remove_all(base);
+  const auto [code, text] = run_out("train --compare softmax,std --out " + base + kTiny);
+  ASSERT_EQ(code, 0) << text;
+  for (const char* f : {"softmax/checkpoints/best.safetensors", "std/checkpoints/best.safetensors",
+                        "softmax/report.md", "std/report.md", "report.md"})
+    EXPECT_TRUE(fs::exists(fs::path(base) / f)) << f;
+  const size_t table = text.find("final validation mIoU side by side");
+  ASSERT_NE(table, std::string::npos) << text;
+  for (const char* row : {"head", "softmax", "std", "mIoU", "training time", "loader wait"})
+    EXPECT_NE(text.find(row, table), std::string::npos) << row << " in\n" << text;
+}
+
 TEST(CliTrain, DivergenceExitsOneNamingTheIteration) {
   const Outcome r = tdseg("train --out " + dir() + "nan" + kTiny + " --set train.lr=1e30");
   EXPECT_EQ(r.code, 1);
