@@ -1,7 +1,7 @@
 // A file written whole or not at all: the bytes go to PATH.tmp, which commit() flushes to
 // the disk (fsync) and renames over PATH. A crash, a full disk or an error before the
 // rename leaves PATH as it was (the old file, or none), never part of the new one, and
-// the temporary is removed. Every error is an IOError naming PATH.
+// the temporary is removed. Every I/O error is an IOError naming PATH.
 #pragma once
 #include <cstddef>
 #include <string>

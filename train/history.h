@@ -22,7 +22,7 @@ struct History {
   struct Step {
     int64_t iter;
     double loss, lr, images_per_s, elapsed_s;
-    double loader_wait_s;            // per step, the window's mean (0 in logs before it)
+    double loader_wait_s;  // per step, the window's mean (0 in logs written before it)
     std::optional<double> peak_mib;  // runs on a GPU
   };
   struct Eval {

@@ -36,7 +36,8 @@ void Progress::update(int64_t step, double loss, double lr, double images_per_s,
   const int filled = static_cast<int>(kBar * step / std::max<int64_t>(total_, 1));
   const std::string bar = std::string(filled, '#') + std::string(kBar - filled, '.');
   const std::string memory = peak_mib ? cat("  peak ", std::llround(*peak_mib), " MiB") : "";
-  std::fprintf(out_, "%s[%s] %*lld/%lld  loss %.4f  lr %.2e  %.1f img/s (loader wait %.0f%%)%s  ETA %s%s",
+  std::fprintf(out_,
+               "%s[%s] %*lld/%lld  loss %.4f  lr %.2e  %.1f img/s (loader wait %.0f%%)%s  ETA %s%s",
                tty_ ? "\r" : "", bar.c_str(), static_cast<int>(std::to_string(total_).size()),
                static_cast<long long>(step), static_cast<long long>(total_), loss, lr, images_per_s,
                100 * loader_wait, memory.c_str(), format_duration(eta_s).c_str(),

@@ -50,11 +50,15 @@ std::string peak_memory_row(const RunConfig& config, const History& h) {
              " (the caching allocator's count, evaluations excluded) |\n");
 }
 
-// The time the steps waited for the loader, and its share of the training time.
+// The share of the training time the steps waited for the loader: "2.5%".
+std::string loader_wait_share(const TrainResult& r) {
+  return cat(std::fixed, std::setprecision(1),
+             100 * r.loader_wait_seconds / std::max(r.train_seconds, 1e-9), "%");
+}
+
 std::string loader_wait_cell(const TrainResult& r, int64_t workers) {
-  return cat(std::setprecision(3), r.loader_wait_seconds, " s, ", std::fixed, std::setprecision(1),
-             100 * r.loader_wait_seconds / std::max(r.train_seconds, 1e-9), "% of it (",
-             workers, " loader worker", workers == 1 ? "" : "s", ")");
+  return cat(std::setprecision(3), r.loader_wait_seconds, " s, ", loader_wait_share(r),
+             " of it (", workers, " loader worker", workers == 1 ? "" : "s", ")");
 }
 
 }  // namespace
@@ -141,10 +145,7 @@ std::string comparison_table(const std::vector<TrainResult>& runs) {
   row("best mIoU", [](const TrainResult& r) { return percent(r.best_miou); });
   row("at iteration", [](const TrainResult& r) { return std::to_string(r.best_step); });
   row("training time", [](const TrainResult& r) { return format_duration(r.train_seconds); });
-  row("loader wait", [](const TrainResult& r) {
-    return cat(std::fixed, std::setprecision(1),
-               100 * r.loader_wait_seconds / std::max(r.train_seconds, 1e-9), "%");
-  });
+  row("loader wait", loader_wait_share);
   std::string out;
   for (const auto& [label, cells] : rows) {
     out += label + std::string(label.size() < 16 ? 16 - label.size() : 1, ' ');
