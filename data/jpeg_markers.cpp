@@ -45,6 +45,7 @@ struct Decoding {
   bool defined[2][4] = {};   // Huffman tables by class (0 DC, 1 AC) and id
   bool progressive = false;  // an SOF2 frame; stb_image decodes SOF0, SOF1 and SOF2
   int64_t height = 0, width = 0;
+  int hmax = 0, vmax = 0;  // the largest sampling factors
   std::vector<Component> components;
   bool started[256] = {};
 
@@ -70,13 +71,13 @@ struct Decoding {
     height = d[1] << 8 | d[2];
     width = d[3] << 8 | d[4];
     for (const uint8_t* c = d + 6; c < d + n; c += 3) components.push_back({c[0], c[1] >> 4, c[1] & 15});
+    hmax = vmax = 0;
+    for (const Component& c : components) hmax = std::max(hmax, c.h), vmax = std::max(vmax, c.v);
   }
 
   // The 8 x 8 blocks of the component `id` (T.81, A.1.1: its size is the image's scaled
   // by its sampling factors over the largest ones); 0 where the frame says nothing valid.
   int64_t blocks(int id) const {
-    int hmax = 0, vmax = 0;
-    for (const Component& c : components) hmax = std::max(hmax, c.h), vmax = std::max(vmax, c.v);
     for (const Component& c : components)
       if (c.id == id && c.h > 0 && c.v > 0)
         return (ceil_div(width * c.h, hmax) + 7) / 8 * ((ceil_div(height * c.v, vmax) + 7) / 8);

@@ -8,21 +8,12 @@
 #include "core/atomic_file.h"
 #include "core/input_file.h"
 #include "tests/check_close.h"
+#include "tests/temp_file.h"
 
 namespace tdseg::testing {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string temp_path(const std::string& name) {
-  return ::testing::TempDir() + "tdseg_" +
-         ::testing::UnitTest::GetInstance()->current_test_info()->name() + "_" + name;
-}
-
-std::string contents(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(f), {});
-}
 
 TEST(AtomicFile, ReplacesTheFileOnlyWhenCommitted) {
   const std::string path = temp_path("a.bin");
@@ -31,25 +22,25 @@ TEST(AtomicFile, ReplacesTheFileOnlyWhenCommitted) {
     AtomicFile f(path);
     f.write("new ");
     f.write("bytes");
-    EXPECT_EQ(contents(path), "old");  // written so far: the temporary only
-    EXPECT_EQ(contents(path + ".tmp"), "new bytes");
+    EXPECT_EQ(file_text(path), "old");  // written so far: the temporary only
+    EXPECT_EQ(file_text(path + ".tmp"), "new bytes");
     f.commit();
   }
-  EXPECT_EQ(contents(path), "new bytes");
+  EXPECT_EQ(file_text(path), "new bytes");
   EXPECT_FALSE(fs::exists(path + ".tmp"));
 
   {  // an error between the first byte and the commit (the writer dropped uncommitted)
     AtomicFile f(path);
     f.write("half of a checkpoint");
   }
-  EXPECT_EQ(contents(path), "new bytes");
+  EXPECT_EQ(file_text(path), "new bytes");
   EXPECT_FALSE(fs::exists(path + ".tmp"));
 
   // Bytes that are not text, past any buffer size.
   std::string binary(3 << 20, '\0');
   for (size_t i = 0; i < binary.size(); ++i) binary[i] = static_cast<char>(i * 131 % 256);
   write_file_atomically(path, binary);
-  EXPECT_EQ(contents(path), binary);
+  EXPECT_EQ(file_text(path), binary);
   fs::remove(path);
 }
 

@@ -7,13 +7,10 @@
 
 #include "core/npy.h"
 #include "tests/check_close.h"
+#include "tests/temp_file.h"
 
 namespace tdseg::testing {
 namespace {
-
-std::string temp_path(const std::string& name) {
-  return ::testing::TempDir() + "tdseg_" + name;
-}
 
 void write_bytes(const std::string& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary) << bytes;

@@ -10,15 +10,12 @@
 #include "core/npy.h"
 #include "core/safetensors.h"
 #include "tests/check_close.h"
+#include "tests/temp_file.h"
 
 namespace tdseg::testing {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string temp_path(const std::string& name) {
-  return ::testing::TempDir() + "tdseg_" + name;
-}
 
 void write_bytes(const std::string& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary) << bytes;

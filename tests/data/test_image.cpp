@@ -149,6 +149,14 @@ TEST(Image, ErrorsNameTheFile) {
                    dir + "hollow.jpg: corrupt image (stb_image: ");
 }
 
+// The bytes of a JPEG of w x h random RGB pixels (seed `seed`), written to `path` by
+// stb_image_write.
+std::vector<uint8_t> random_jpeg(const std::string& path, int64_t w, int64_t h, uint64_t seed) {
+  Generator gen(seed);
+  write_jpeg(path, w, h, random_bytes(w * h * 3, gen));
+  return read_file(path);
+}
+
 // The first segment `marker` (FF marker) at or after `from`.
 size_t find_segment(const std::vector<uint8_t>& b, uint8_t marker, size_t from = 0) {
   for (size_t i = from; i + 1 < b.size(); ++i)
@@ -172,11 +180,9 @@ std::vector<uint8_t> with_first_components(const std::vector<uint8_t>& jpg, size
 // that no scan decodes, as uninitialised memory: a file with either is an error before it
 // gets there (data/jpeg_markers.cpp).
 TEST(Image, AJpegScanMustUseDefinedHuffmanTables) {
-  Generator gen(7);
   const ScratchDir scratch("huffman");
   const std::string dir = scratch.path();
-  write_jpeg(dir + "baseline.jpg", 8, 8, random_bytes(8 * 8 * 3, gen));
-  std::vector<uint8_t> jpg = read_file(dir + "baseline.jpg");
+  std::vector<uint8_t> jpg = random_jpeg(dir + "baseline.jpg", 8, 8, 7);
   const size_t sos = find_segment(jpg, 0xDA), dht = find_segment(jpg, 0xC4);
   // FF DA, length (2 bytes), Ns, then the first component's id and its DC/AC table ids.
   for (const auto& [tables, missing] : {std::pair{0x20, "DC 2"}, std::pair{0x03, "AC 3"}}) {
@@ -217,11 +223,9 @@ TEST(Image, AJpegScanMustUseDefinedHuffmanTables) {
 // stb_image reads zeros where a scan's data runs out: a frame larger than its scans can
 // code (at least a bit a block) is an error, not a large grey image.
 TEST(Image, AJpegScanMustHoldABitForEachBlock) {
-  Generator gen(8);
   const ScratchDir scratch("blocks");
   const std::string dir = scratch.path();
-  write_jpeg(dir + "small.jpg", 16, 16, random_bytes(16 * 16 * 3, gen));
-  std::vector<uint8_t> jpg = read_file(dir + "small.jpg");
+  std::vector<uint8_t> jpg = random_jpeg(dir + "small.jpg", 16, 16, 8);
   // FF C0, length, precision, height and width (2 bytes each), Nf, then per component its
   // id and sampling factors: stb_image_write's 4:4:4 at quality 95.
   const size_t sof = find_segment(jpg, 0xC0), sos = find_segment(jpg, 0xDA);

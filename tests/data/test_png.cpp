@@ -8,6 +8,7 @@
 
 #include "data/png.h"
 #include "tests/check_close.h"
+#include "tests/temp_file.h"
 
 // stb's own reader, to check the writer independently of data/image.h (which compiles
 // stb_image's implementation into the library: declarations only here).
@@ -17,11 +18,6 @@ namespace tdseg::testing {
 namespace {
 
 // A path of this test's own: ctest runs tests in parallel processes.
-std::string temp_path(const std::string& name) {
-  return ::testing::TempDir() + "tdseg_" +
-         ::testing::UnitTest::GetInstance()->current_test_info()->name() + "_" + name;
-}
-
 void expect_round_trip(int64_t w, int64_t h, int channels) {
   std::vector<uint8_t> pixels(w * h * channels);
   for (size_t k = 0; k < pixels.size(); ++k)

@@ -9,13 +9,10 @@
 #include "layers/checkpoint.h"
 #include "models/tiny_seg_net.h"
 #include "tests/check_close.h"
+#include "tests/temp_file.h"
 
 namespace tdseg::testing {
 namespace {
-
-std::string temp_path(const std::string& name) {
-  return ::testing::TempDir() + "tdseg_" + name;
-}
 
 Module::Named state_of(const Module& m) {
   Module::Named all = m.named_parameters();

@@ -6,19 +6,11 @@
 #include <fstream>
 
 #include "tests/check_close.h"
+#include "tests/temp_file.h"
 #include "train/history.h"
 
 namespace tdseg::testing {
 namespace {
-
-std::string log_path(const std::string& name) {
-  return ::testing::TempDir() + "tdseg_history_" + name + ".jsonl";
-}
-
-std::string contents(const std::string& path) {
-  std::ifstream f(path);
-  return std::string(std::istreambuf_iterator<char>(f), {});
-}
 
 // Steps 1 to 4 logged, an evaluation at 2.
 void write_log(const std::string& path) {
@@ -30,7 +22,7 @@ void write_log(const std::string& path) {
 }
 
 TEST(RunLog, ResumeKeepsTheEntriesUpToItsStep) {
-  const std::string path = log_path("resume");
+  const std::string path = temp_path("log.jsonl");
   write_log(path);
   const RunLog resumed(path, 2);
   ASSERT_EQ(resumed.history().steps.size(), 2u);
@@ -43,14 +35,14 @@ TEST(RunLog, ResumeKeepsTheEntriesUpToItsStep) {
 }
 
 TEST(RunLog, ATornLastLineIsDroppedAnyOtherBadLineIsAnError) {
-  const std::string path = log_path("torn");
+  const std::string path = temp_path("log.jsonl");
   write_log(path);
   std::ofstream(path, std::ios::app) << R"({"iter": 5, "loss": 0.3)";
   const RunLog resumed(path, 10);
   EXPECT_EQ(resumed.history().steps.size(), 4u);
-  EXPECT_EQ(contents(path).back(), '\n');  // rewritten without it
+  EXPECT_EQ(file_text(path).back(), '\n');  // rewritten without it
 
-  std::string text = contents(path);
+  std::string text = file_text(path);
   text.insert(text.find('\n') + 1, "{\"iter\": 1, \"lo\n");  // torn, then more lines
   std::ofstream(path) << text;
   EXPECT_THROW_MSG(RunLog(path, 10), IOError, path + ": not a log line: {\"iter\": 1, \"lo");

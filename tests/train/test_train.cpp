@@ -5,11 +5,11 @@
 
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 
 #include "layers/checkpoint.h"
 #include "models/registry.h"
 #include "tests/check_close.h"
+#include "tests/temp_file.h"
 #include "train/run_checkpoint.h"
 #include "train/trainer.h"
 
@@ -177,8 +177,7 @@ TEST(Train, LogsTheTimeStepsWaitForTheLoader) {
   }
   EXPECT_NEAR(r.loader_wait_seconds, sum, 1e-9 * sum);
   EXPECT_LT(r.loader_wait_seconds, r.train_seconds);
-  std::ifstream report(o.run_dir + "/report.md");
-  const std::string text((std::istreambuf_iterator<char>(report)), {});
+  const std::string text = file_text(o.run_dir + "/report.md");
   EXPECT_NE(text.find("| waiting for data | "), std::string::npos);
   EXPECT_NE(text.find("(1 loader worker)"), std::string::npos);
 }
